@@ -1,0 +1,17 @@
+"""Settings for the test suite: production settings with test-only secrets and plain HTTP."""
+
+import os
+
+os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production-0123456789abcdefghijklmnop")
+os.environ.setdefault("HTTPS", "false")
+os.environ.setdefault("ALLOWED_HOSTS", "testserver,localhost,127.0.0.1")
+# A fixed Fernet key so that encrypted fixtures stay readable between runs.
+os.environ.setdefault("FIELD_ENCRYPTION_KEYS", "tyjPRZlNE8cGhDJ6kzL1b3z1mWZcj2w7i1D8mHfr1Dc=")
+os.environ.setdefault("Q_SYNC", "true")
+os.environ.setdefault("KMOSHOPS_CLIENT_ID", "test-client-id")
+os.environ.setdefault("KMOSHOPS_CLIENT_SECRET", "test_client_secret_abc123")
+os.environ.setdefault("LOG_LEVEL", "WARNING")
+
+from .settings import *  # noqa: E402,F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
