@@ -1,1 +1,42 @@
-"""Shared fixtures for the whole suite."""
+"""Shared fixtures: the sandboxes on free loopback ports, the shared order fixtures, two licences."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from connectors.sandboxes import Sandboxes, sandboxes_start
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = Path(os.environ.get("SHARED_DIR", ROOT.parent / "shared"))
+ORDER_FIXTURES = sorted((SHARED / "fixtures" / "orders").glob("*.json"))
+
+
+def order_fixture(name: str) -> dict[str, Any]:
+    path = next(p for p in ORDER_FIXTURES if p.name.startswith(name))
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+@pytest.fixture
+def sandboxes(settings) -> Iterator[Sandboxes]:
+    """All three sandboxes, with the product's settings pointed at them."""
+    boxes = sandboxes_start(
+        client_id=settings.KMOSHOPS_CLIENT_ID, client_secret=settings.KMOSHOPS_CLIENT_SECRET
+    )
+    for name, value in boxes.settings.items():
+        setattr(settings, name, value)
+    yield boxes
+    boxes.stop()
+
+
+def control(base_url: str, path: str, body: Any = None, method: str = "POST") -> Any:
+    """Call a sandbox's test-control API."""
+    response = requests.request(method, f"{base_url}/_sandbox/{path}", json=body, timeout=10)
+    assert response.status_code < 400, response.text
+    return response.json()

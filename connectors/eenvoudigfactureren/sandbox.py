@@ -1,0 +1,775 @@
+"""EenvoudigFactureren sandbox: `/api/v1/` accounts, settings, layouts, clients, invoices, payments, mail.
+
+Faithful to `shared/specs/eenvoudigfactureren-api.md`: `X-API-Key` auth (401, 403 for missing rights),
+the spec's validation messages, `{"success": "... created", "<x>_id": ..}` create answers without `number`,
+numbering when none is given, per-rate totals with `tax_calculation: total`, `tax_included` with
+`amount_with_tax`, both filter syntaxes, `skip`/`take`. Switchable quirks: string-typed numbers, HTTP 200
+with an `error` body, injected 429/5xx/slow/dropped answers (queued or at a random rate). Test controls
+live under `/_sandbox/`.
+"""
+
+from __future__ import annotations
+
+import copy
+import random
+import re
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any
+
+from ..sandbox_server import Request, Response, SandboxApp, json_response
+
+CENT = Decimal("0.01")
+SIX = Decimal("0.000001")
+SPECIAL_STATUSES = {"MC", "ICD", "ICL", "EXP", "VRIJ", "OSS", "NIET", "KO"}
+RIGHTS_BY_DOMAIN = {
+    "clients": "clients",
+    "invoices": "invoices",
+    "stockitems": "stockitems",
+    "layouts": "layouts",
+}
+ALL_RIGHTS = set(RIGHTS_BY_DOMAIN.values())
+# Numeric fields EF kept numeric even in its string-typed era (spec §1.6).
+ALWAYS_NUMERIC = {"quantity", "tax_rate", "days_due", "days_valid", "tax_rate_1", "tax_rate_2", "tax_rate_3"}
+FILTER_OPS = ["!=", "<=", ">=", "=~", "=", "<", ">"]
+WORD_OPS = {"eq": "=", "ne": "!=", "ge": ">=", "le": "<=", "lt": "<", "gt": ">", "like": "=~"}
+
+
+def money(value: Decimal) -> Decimal:
+    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def to_decimal(value: Any) -> Decimal:
+    if isinstance(value, float):
+        value = repr(value)
+    return Decimal(str(value))
+
+
+class ValidationFailed(Exception):
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+@dataclass
+class Fault:
+    status: int = 503
+    retry_after: int | None = None
+    path: str = ""  # substring the request path must contain
+    method: str = ""
+    delay: float = 0.0
+    drop: bool = False
+    after: bool = False  # do the work, then fail the answer (the "created but we never heard" case)
+
+
+@dataclass
+class Account:
+    api_key: str
+    number: str
+    name: str
+    rates: list[Decimal]
+    layouts: list[dict[str, Any]]
+    rights: set[str]
+    days_due_default: int = 15
+    clients: dict[int, dict[str, Any]] = field(default_factory=dict)
+    invoices: dict[int, dict[str, Any]] = field(default_factory=dict)
+    mails: list[dict[str, Any]] = field(default_factory=list)
+
+
+class EfSandbox(SandboxApp):
+    name = "ef-sandbox"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.accounts: dict[str, Account] = {}
+        self.string_numbers = False
+        self.http200_errors = False
+        self.filter_case_sensitive = True
+        self.settings_shape = "both"  # "codes" (docs' list), "tax_n" (vendor's tax1..tax3) or both
+        self.random_fault_rate = 0.0
+        self.random_slow_rate = 0.0
+        self.slow_seconds = 2.0
+        self.random = random.Random(1234)
+        self.faults: deque[Fault] = deque()
+        self.requests_log: list[dict[str, Any]] = []
+        self._next_id = {"client": 1001, "invoice": 5001, "item": 90001, "payment": 70001, "contact": 40001}
+        self._add_routes()
+
+    def _id(self, kind: str) -> int:
+        value = self._next_id[kind]
+        self._next_id[kind] += 1
+        return value
+
+    def _add_routes(self) -> None:
+        r = self.route
+        r("GET", r"/api/v1/accounts/current", self.get_account)
+        r("GET", r"/api/v1/settings", self.get_settings)
+        r("GET", r"/api/v1/layouts", self.list_layouts)
+        r("GET", r"/api/v1/stockitems", self.list_stockitems)
+        r("GET", r"/api/v1/clients", self.list_clients)
+        r("POST", r"/api/v1/clients", self.create_client)
+        r("GET", r"/api/v1/clients/(?P<id>[^/]+)", self.get_client)
+        r("GET", r"/api/v1/invoices", self.list_invoices)
+        r("POST", r"/api/v1/invoices", self.create_invoice)
+        r("GET", r"/api/v1/invoices/(?P<id>[^/]+)", self.get_invoice)
+        r("POST", r"/api/v1/invoices/(?P<id>[^/]+)", self.post_invoice)
+        r("GET", r"/api/v1/invoices/(?P<id>[^/]+)/items", self.list_items)
+        r("GET", r"/api/v1/invoices/(?P<id>[^/]+)/payments", self.list_payments)
+        r("POST", r"/api/v1/invoices/(?P<id>[^/]+)/payments", self.create_payment)
+        r("POST", r"/api/v1/invoices/(?P<id>[^/]+)/sendemail", self.send_mail)
+        r("POST", r"/api/v1/invoices/(?P<id>[^/]+)/send", self.send_multi)
+        r("POST", r"/_sandbox/accounts", self.ctl_account)
+        r("GET", r"/_sandbox/accounts/(?P<key>[^/]+)/invoices", self.ctl_invoices)
+        r("GET", r"/_sandbox/accounts/(?P<key>[^/]+)/clients", self.ctl_clients)
+        r("GET", r"/_sandbox/accounts/(?P<key>[^/]+)/mails", self.ctl_mails)
+        r("POST", r"/_sandbox/quirks", self.ctl_quirks)
+        r("POST", r"/_sandbox/faults", self.ctl_faults)
+        r("GET", r"/_sandbox/requests", self.ctl_requests)
+
+    # ------------------------------------------------------------------ plumbing
+    def error(self, message: str, status: int = 400, **headers: str) -> Response:
+        if self.http200_errors and status < 500 and status not in (401, 403, 429):
+            return json_response({"code": status, "error": message}, 200, **headers)
+        return json_response({"error": message}, status, **headers)
+
+    def not_found(self, request: Request) -> Response:
+        return json_response({"error": "not found"}, 404)
+
+    def ok(self, body: Any, status: int = 200) -> Response:
+        return json_response(self._stringify(body) if self.string_numbers else self._plain(body), status)
+
+    def _plain(self, value: Any) -> Any:
+        if isinstance(value, Decimal):
+            return (
+                float(value)
+                if value != value.to_integral_value() or value.as_tuple().exponent < 0
+                else int(value)
+            )
+        if isinstance(value, dict):
+            return {k: self._plain(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self._plain(v) for v in value]
+        return value
+
+    def _stringify(self, value: Any, key: str = "") -> Any:
+        if isinstance(value, dict):
+            return {k: self._stringify(v, k) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self._stringify(v, key) for v in value]
+        if isinstance(value, bool) or value is None or key in ALWAYS_NUMERIC:
+            return self._plain(value)
+        if isinstance(value, Decimal):
+            return f"{value:.2f}" if value.as_tuple().exponent >= -2 else str(value)
+        if isinstance(value, int):
+            return str(value)
+        return value
+
+    def account_for(self, request: Request) -> Account:
+        return self.accounts[request.header("x-api-key")]
+
+    def before(self, request: Request) -> Response | None:
+        if not request.path.startswith("/api/v1/"):
+            return None
+        with self.lock:
+            self.requests_log.append(
+                {"method": request.method, "path": request.path, "query": request.raw_query}
+            )
+            fault = self._take_fault(request)
+            if fault is not None:
+                if fault.status <= 0 or fault.after:
+                    request.extra["fault"] = fault  # applied to the real answer in dispatch()
+                else:
+                    return self._fault_response(fault)
+            key = request.header("x-api-key")
+            account = self.accounts.get(key)
+            if account is None:
+                return json_response({"error": "authentication failed: invalid api key"}, 401)
+            domain = request.path.split("/")[3]
+            needed = RIGHTS_BY_DOMAIN.get(domain)
+            if needed and needed not in account.rights:
+                return json_response({"error": f"access denied: api key has no rights for {domain}"}, 403)
+            accept = request.header("accept") + request.header("content-type") + (request.arg("format") or "")
+            if "json" not in accept:
+                return json_response({"error": "only json is served by this sandbox"}, 406)
+            if request.method in ("POST", "PUT") and request.body:
+                try:
+                    request.json()
+                except (ValueError, UnicodeDecodeError):
+                    # EF answers a malformed body with HTTP 200 and an error object (spec §1.5).
+                    return json_response({"code": 400, "error": "Syntax error"}, 200)
+        return None
+
+    def _take_fault(self, request: Request) -> Fault | None:
+        for fault in list(self.faults):
+            if fault.path and fault.path not in request.path:
+                continue
+            if fault.method and fault.method != request.method:
+                continue
+            self.faults.remove(fault)
+            return fault
+        if self.random_fault_rate and self.random.random() < self.random_fault_rate:
+            return Fault(status=self.random.choice([429, 500, 502, 503]), retry_after=1)
+        if self.random_slow_rate and self.random.random() < self.random_slow_rate:
+            return Fault(status=0, delay=self.slow_seconds)  # slow, then the real answer
+        return None
+
+    @staticmethod
+    def _fault_response(fault: Fault) -> Response:
+        headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {}
+        body = {"error": "too many requests"} if fault.status == 429 else {"error": "internal server error"}
+        return Response(status=fault.status, body=body, headers=headers, delay=fault.delay, drop=fault.drop)
+
+    def dispatch(self, request: Request) -> Response:
+        response = super().dispatch(request)
+        fault: Fault | None = request.extra.get("fault")
+        if fault is None:
+            return response
+        if fault.after and 200 <= response.status < 300:
+            # The work is done (e.g. the invoice exists) but the caller never hears so.
+            return self._fault_response(fault)
+        response.delay = max(response.delay, fault.delay)
+        return response
+
+    # ------------------------------------------------------------------ account, settings, layouts
+    def get_account(self, request: Request) -> Response:
+        account = self.account_for(request)
+        return self.ok(
+            {
+                "account_id": 1,
+                "number": account.number,
+                "name": account.name,
+                "company_name": account.name,
+                "country": "BE",
+                "language": "dutch",
+                "uri": f"{self.base_url}/api/v1/accounts/current",
+            }
+        )
+
+    def get_settings(self, request: Request) -> Response:
+        account = self.account_for(request)
+        codes = [
+            {
+                "rate": rate,
+                "name": f"BTW {rate}%",
+                "tax_category": n,
+                "exemption_reason_code": None,
+                "note": None,
+            }
+            for n, rate in enumerate(account.rates, start=1)
+        ] + [
+            {"rate": 0, "name": name, "tax_category": 0, "exemption_reason_code": code, "note": None}
+            for code, name in (
+                ("MC", "MC - Medecontractant"),
+                ("ICD", "ICD - Intracommunautaire diensten"),
+                ("ICL", "ICL - Intracommunautaire levering goederen"),
+            )
+        ]
+        taxes: dict[str, Any] = {"default_tax_category": 1, "use_taxes": "yes"}
+        if self.settings_shape in ("both", "codes"):
+            taxes["codes"] = codes
+        if self.settings_shape in ("both", "tax_n"):
+            for n, rate in enumerate(account.rates[:3], start=1):
+                taxes[f"tax{n}"] = {"rate": rate}
+        body = {"uri": f"{self.base_url}/api/v1/settings", "taxes": taxes}
+        if request.arg("fields") is None:
+            body["use_empty_stock"] = "no"
+        return self.ok(body)
+
+    def list_layouts(self, request: Request) -> Response:
+        return self.ok(copy.deepcopy(self.account_for(request).layouts))
+
+    def list_stockitems(self, request: Request) -> Response:
+        return self.ok([])
+
+    # ------------------------------------------------------------------ listing helpers
+    def _listing(self, request: Request, rows: list[dict[str, Any]]) -> Response:
+        try:
+            rows = [row for row in rows if self._matches(row, request.arg("filter") or "")]
+        except ValidationFailed as exc:
+            return self.error(exc.message)
+        term = (request.arg("search") or "").lower()
+        if term:
+            rows = [
+                row for row in rows if any(term in str(v).lower() for v in row.values() if isinstance(v, str))
+            ]
+        sort = request.arg("sort") or ""
+        for key in reversed([k for k in sort.replace(" ", "+").split("+") if k]):
+            field_name = key.lstrip("-")
+            rows.sort(key=lambda row, f=field_name: str(row.get(f, "")), reverse=key.startswith("-"))
+        skip = int(request.arg("skip") or 0)
+        take = request.arg("take")
+        rows = rows[skip : skip + min(100, int(take))] if take is not None else rows[skip:]
+        fields = [f for f in (request.arg("fields") or "").split(",") if f]
+        if fields:
+            rows = [{k: v for k, v in row.items() if k in fields} for row in rows]
+        return self.ok(copy.deepcopy(rows))
+
+    def _matches(self, row: dict[str, Any], expression: str) -> bool:
+        for clause in [c for c in expression.split(",") if c]:
+            word = re.fullmatch(r"([a-z_0-9]+)__([a-z]+)__(.*)", clause)
+            if word:
+                name, op, value = word.group(1), WORD_OPS.get(word.group(2)), word.group(3)
+                if op is None:
+                    raise ValidationFailed(f"filter operator {word.group(2)} unknown")
+            else:
+                for candidate in FILTER_OPS:
+                    if candidate in clause:
+                        name, value = clause.split(candidate, 1)
+                        op = candidate
+                        break
+                else:
+                    raise ValidationFailed("filter invalid")
+            if not self._compare(row.get(name), op, value):
+                return False
+        return True
+
+    def _compare(self, actual: Any, op: str, value: str) -> bool:
+        left = "" if actual is None else str(self._plain(actual))
+        right = value
+        if not self.filter_case_sensitive or op == "=~":
+            left, right = left.lower(), right.lower()
+        if op == "=":
+            return left == right
+        if op == "!=":
+            return left != right
+        if op == "=~":
+            return right in left
+        try:
+            a, b = to_decimal(left), to_decimal(right)
+        except (InvalidOperation, ValueError):
+            a, b = left, right  # dates compare as text
+        return {"<": a < b, ">": a > b, "<=": a <= b, ">=": a >= b}[op]
+
+    # ------------------------------------------------------------------ clients
+    def list_clients(self, request: Request) -> Response:
+        with self.lock:
+            return self._listing(request, list(self.account_for(request).clients.values()))
+
+    def get_client(self, request: Request) -> Response:
+        with self.lock:
+            client = self.account_for(request).clients.get(self._int(request.params["id"]))
+            if client is None:
+                return self.error("client_id unknown", 404)
+            return self.ok(copy.deepcopy(client))
+
+    def create_client(self, request: Request) -> Response:
+        body = request.json() or {}
+        if not isinstance(body, dict):
+            return self.error("invalid data")
+        limits = {"name": 75, "attention": 100, "street": 150, "street2": 150, "city": 50, "postal_code": 10}
+        limits.update({"tax_code": 75, "external_client_id": 50, "phone_number": 50, "email_address": 125})
+        if not str(body.get("name") or "").strip():
+            return self.error("name is required")
+        for name, limit in limits.items():
+            if len(str(body.get(name) or "")) > limit:
+                return self.error(f"{name} too long")
+        code = str(body.get("country_code") or "")
+        if code and not re.fullmatch(r"[A-Z]{2}", code):
+            return self.error("country_code invalid")
+        with self.lock:
+            client_id = self._id("client")
+            client = {"client_id": client_id, "uri": f"{self.base_url}/api/v1/clients/{client_id}"}
+            for name in [
+                "external_client_id",
+                "name",
+                "attention",
+                "street",
+                "street2",
+                "postal_code",
+                "city",
+            ] + [
+                "country_code",
+                "tax_code",
+                "email_address",
+                "phone_number",
+                "website",
+                "private_note",
+            ]:
+                client[name] = str(body.get(name) or "")
+            client.update({"number": str(client_id - 1000), "state": "active", "delivery_address": None})
+            client["contacts"] = [
+                {
+                    "contact_id": self._id("contact"),
+                    "contact_name": str(c.get("contact_name") or ""),
+                    "email_address": str(c.get("email_address") or ""),
+                    "phone_number": str(c.get("phone_number") or ""),
+                }
+                for c in body.get("contacts") or []
+            ]
+            self.account_for(request).clients[client_id] = client
+        return self.ok({"success": "client created", "client_id": client_id, "uri": client["uri"]}, 201)
+
+    # ------------------------------------------------------------------ invoices
+    @staticmethod
+    def _int(value: str) -> int:
+        return int(value) if value.isdigit() else -1
+
+    def list_invoices(self, request: Request) -> Response:
+        with self.lock:
+            return self._listing(request, list(self.account_for(request).invoices.values()))
+
+    def get_invoice(self, request: Request) -> Response:
+        with self.lock:
+            invoice = self.account_for(request).invoices.get(self._int(request.params["id"]))
+            if invoice is None:
+                return self.error("invoice_id unknown", 404)
+            return self.ok({k: v for k, v in copy.deepcopy(invoice).items() if not k.startswith("_")})
+
+    def create_invoice(self, request: Request) -> Response:
+        body = request.json() or {}
+        with self.lock:
+            account = self.account_for(request)
+            try:
+                invoice = self._build_invoice(account, body)
+            except ValidationFailed as exc:
+                return self.error(exc.message, exc.status)
+            account.invoices[invoice["invoice_id"]] = invoice
+        return self.ok(
+            {"success": "invoice created", "invoice_id": invoice["invoice_id"], "uri": invoice["uri"]}, 201
+        )
+
+    def _build_invoice(self, account: Account, body: Any) -> dict[str, Any]:
+        if not isinstance(body, dict):
+            raise ValidationFailed("invalid data")
+        client_id = body.get("client_id")
+        if client_id in (None, ""):
+            raise ValidationFailed("client_id is required")
+        client = account.clients.get(self._int(str(client_id)))
+        if client is None:
+            raise ValidationFailed("client_id unknown", 404)
+        items_in = body.get("items")
+        if not items_in:
+            raise ValidationFailed("items cannot be empty")
+        external = str(body.get("external_invoice_id") or "")
+        if len(external) > 50:
+            raise ValidationFailed("external_invoice_id too long")
+        tax_included = body.get("tax_included") in (True, "yes", "true", 1, "1")
+        calculation = str(body.get("tax_calculation") or "total")
+        if calculation not in ("total", "item"):
+            raise ValidationFailed("tax_calculation invalid")
+        allowed_rates = set(account.rates) | {Decimal(0)}
+        items = [self._build_item(raw, tax_included, allowed_rates) for raw in items_in]
+        number = str(body.get("number") or "")
+        invoice_date = str(body.get("date") or date.today().isoformat())
+        try:
+            date.fromisoformat(invoice_date)
+        except ValueError:
+            raise ValidationFailed("date invalid") from None
+        if number and any(inv["number"] == number for inv in account.invoices.values()):
+            raise ValidationFailed("number not unique")
+        if not number:
+            number = self._next_number(account, invoice_date[:4])
+        layout_id = body.get("layout_id")
+        if layout_id not in (None, "") and not any(
+            str(layout["layout_id"]) == str(layout_id) for layout in account.layouts
+        ):
+            raise ValidationFailed("layout_id unknown", 404)
+        totals = self._totals(items, tax_included, calculation, account)
+        invoice_id = self._id("invoice")
+        invoice: dict[str, Any] = {
+            "invoice_id": invoice_id,
+            "uri": f"{self.base_url}/api/v1/invoices/{invoice_id}",
+            "external_invoice_id": external,
+            "client_id": client["client_id"],
+            "client_uri": client["uri"],
+            "client_name": str(body.get("client_name") or client["name"]),
+            "client_attention": str(body.get("client_attention") or client["attention"]),
+            "type": "invoice" if totals["total_with_tax"] >= 0 else "creditnote",
+            "number": number,
+            "reference": str(body.get("reference") or ""),
+            "layout_id": int(layout_id) if layout_id not in (None, "") else None,
+            "date": invoice_date,
+            "date_delivery": str(body.get("date_delivery") or invoice_date),
+            "days_due": int(body["days_due"])
+            if body.get("days_due") is not None
+            else account.days_due_default,
+            "currency": str(body.get("currency") or "EUR"),
+            "language": str(body.get("language") or "dutch"),
+            "tax_included": "yes" if tax_included else "no",
+            "tax_calculation": calculation,
+            "status": "open",
+            "items": items,
+            "payments": [],
+            "events": [],
+            "tags": [],
+            "remarks": [],
+            "note": str(body.get("note") or ""),
+            **{k: v for k, v in totals.items() if not k.startswith("_")},
+            "total_paid": Decimal("0.00"),
+            "_totals_by_rate": totals["_by_rate"],
+        }
+        for payment in body.get("payments") or []:
+            self._add_payment(invoice, payment)
+        return invoice
+
+    def _build_item(self, raw: Any, tax_included: bool, allowed_rates: set[Decimal]) -> dict[str, Any]:
+        if not isinstance(raw, dict):
+            raise ValidationFailed("items invalid")
+        description = str(raw.get("description") or "").strip()
+        if not description:
+            raise ValidationFailed("description is required")
+        try:
+            rate = to_decimal(raw.get("tax_rate") or 0)
+            quantity = to_decimal(raw.get("quantity") if raw.get("quantity") not in (None, "") else 1)
+            gross = (
+                to_decimal(raw["amount_with_tax"]) if raw.get("amount_with_tax") not in (None, "") else None
+            )
+            net = to_decimal(raw["amount"]) if raw.get("amount") not in (None, "") else None
+        except (InvalidOperation, ValueError):
+            raise ValidationFailed("amount invalid") from None
+        if rate.normalize() not in {r.normalize() for r in allowed_rates}:
+            raise ValidationFailed("tax_rate invalid")
+        special = str(raw.get("tax_rate_special_status") or "")
+        if special and rate != 0:
+            raise ValidationFailed("tax_rate_special_status only allowed with tax_rate 0")
+        if special and special not in SPECIAL_STATUSES:
+            raise ValidationFailed("tax_rate_special_status invalid")
+        if gross is not None and (tax_included or net is None):
+            net = (gross / (1 + rate / 100)).quantize(SIX, rounding=ROUND_HALF_UP)
+        elif net is None:
+            raise ValidationFailed("amount is required")
+        else:
+            gross = None
+        if money(net) == 0 and (gross is None or money(gross) == 0):
+            raise ValidationFailed("amount can not be 0.00")
+        if abs(net) > Decimal("9999999.99"):
+            raise ValidationFailed("amount too large")
+        line_net = money(net * quantity)
+        line_gross = money(gross * quantity) if gross is not None else money(line_net * (1 + rate / 100))
+        return {
+            "item_id": self._id("item"),
+            "description": description,
+            "amount": net,
+            "quantity": quantity,
+            "tax_rate": rate,
+            "tax_rate_special_status": special or None,
+            "total_without_tax": line_net,
+            "total_with_tax": line_gross,
+            "_gross_given": gross is not None,
+        }
+
+    @staticmethod
+    def _totals(
+        items: list[dict[str, Any]], tax_included: bool, calculation: str, account: Account
+    ) -> dict[str, Any]:
+        by_rate: dict[str, dict[str, Decimal]] = {}
+        for rate in sorted({item["tax_rate"] for item in items}):
+            lines = [item for item in items if item["tax_rate"] == rate]
+            if calculation == "item":
+                vat = sum((money(i["total_with_tax"] - i["total_without_tax"]) for i in lines), Decimal(0))
+                base = sum((i["total_without_tax"] for i in lines), Decimal(0))
+            elif tax_included:
+                gross = sum((i["total_with_tax"] for i in lines), Decimal(0))
+                vat = money(gross * rate / (100 + rate))
+                base = gross - vat
+            else:
+                base = sum((i["total_without_tax"] for i in lines), Decimal(0))
+                vat = money(base * rate / 100)
+            by_rate[str(rate.normalize())] = {"base": money(base), "vat": money(vat)}
+        for item in items:
+            item.pop("_gross_given", None)
+        totals: dict[str, Any] = {
+            "total_without_tax": sum((r["base"] for r in by_rate.values()), Decimal("0.00")),
+            "total_with_tax": sum((r["base"] + r["vat"] for r in by_rate.values()), Decimal("0.00")),
+            "discount_total_without_tax": Decimal("0.00"),
+            "_by_rate": by_rate,
+        }
+        for n in (1, 2, 3):
+            rate = account.rates[n - 1] if len(account.rates) >= n else Decimal(0)
+            totals[f"tax_rate_{n}"] = rate
+            totals[f"total_tax_{n}"] = by_rate.get(str(rate.normalize()), {}).get("vat", Decimal("0.00"))
+        return totals
+
+    @staticmethod
+    def _next_number(account: Account, year: str) -> str:
+        taken = {inv["number"] for inv in account.invoices.values()}
+        sequence = 1 + sum(1 for n in taken if n.startswith(f"{year}-"))
+        while f"{year}-{sequence:05d}" in taken:
+            sequence += 1
+        return f"{year}-{sequence:05d}"
+
+    def _add_payment(self, invoice: dict[str, Any], raw: Any) -> dict[str, Any]:
+        if not isinstance(raw, dict):
+            raise ValidationFailed("payments invalid")
+        open_amount = invoice["total_with_tax"] - invoice["total_paid"]
+        if str(raw.get("remaining_amount") or "") == "yes":
+            amount = open_amount
+        elif raw.get("amount") not in (None, ""):
+            amount = money(to_decimal(raw["amount"]))
+        else:
+            raise ValidationFailed("amount is required")
+        if amount == 0:
+            raise ValidationFailed("amount can not be 0.00")
+        payment_id = self._id("payment")
+        payment = {
+            "payment_id": payment_id,
+            "uri": f"{invoice['uri']}/payments/{payment_id}",
+            "date": str(raw.get("date") or date.today().isoformat()),
+            "amount": amount,
+            "description": str(raw.get("description") or ""),
+            "method": str(raw.get("method") or ""),
+        }
+        invoice["payments"].append(payment)
+        invoice["total_paid"] += amount
+        invoice["status"] = "closed" if invoice["total_paid"] >= invoice["total_with_tax"] else "open"
+        return payment
+
+    def _invoice_or_error(self, request: Request) -> dict[str, Any] | Response:
+        invoice = self.account_for(request).invoices.get(self._int(request.params["id"]))
+        return invoice if invoice is not None else self.error("invoice_id unknown", 404)
+
+    def post_invoice(self, request: Request) -> Response:
+        if request.has_arg("send_mail"):
+            return self.send_mail(request)
+        body = request.json() or {}
+        with self.lock:
+            invoice = self._invoice_or_error(request)
+            if isinstance(invoice, Response):
+                return invoice
+            for name in ("reference", "note", "days_due"):
+                if name in body:
+                    invoice[name] = body[name]
+        return self.ok({"success": "invoice updated"})
+
+    def list_items(self, request: Request) -> Response:
+        with self.lock:
+            invoice = self._invoice_or_error(request)
+            return invoice if isinstance(invoice, Response) else self.ok(copy.deepcopy(invoice["items"]))
+
+    def list_payments(self, request: Request) -> Response:
+        with self.lock:
+            invoice = self._invoice_or_error(request)
+            return invoice if isinstance(invoice, Response) else self.ok(copy.deepcopy(invoice["payments"]))
+
+    def create_payment(self, request: Request) -> Response:
+        with self.lock:
+            invoice = self._invoice_or_error(request)
+            if isinstance(invoice, Response):
+                return invoice
+            try:
+                payment = self._add_payment(invoice, request.json() or {})
+            except ValidationFailed as exc:
+                return self.error(exc.message, exc.status)
+        return self.ok(
+            {"success": "payment created", "payment_id": payment["payment_id"], "uri": payment["uri"]}, 201
+        )
+
+    def send_mail(self, request: Request) -> Response:
+        body = request.json() or {}
+        recipient = str(body.get("recipient") or "")
+        recipients = [recipient] if recipient else [str(r) for r in body.get("recipients") or []]
+        return self._send(request, recipients, body)
+
+    def send_multi(self, request: Request) -> Response:
+        body = request.json() or {}
+        email = ((body.get("methods") or {}).get("email") or {}) if isinstance(body, dict) else {}
+        return self._send(request, [str(email.get("recipient") or "")] if email else [], body)
+
+    def _send(self, request: Request, recipients: list[str], body: Any) -> Response:
+        with self.lock:
+            account = self.account_for(request)
+            invoice = self._invoice_or_error(request)
+            if isinstance(invoice, Response):
+                return invoice
+            if not recipients or not all(recipients):
+                return self.error("recipient is required")
+            client = account.clients[invoice["client_id"]]
+            resolved = []
+            for value in recipients:
+                if value in ("main_contact", "first_contact", "all_contacts"):
+                    resolved.append(client["email_address"])
+                elif value == "myself":
+                    resolved.append("account@sandbox.example")
+                else:
+                    resolved.append(value)
+            if not all(resolved):
+                return self.error("recipient is required")
+            event = {"type": "email", "recipients": resolved, "date": date.today().isoformat()}
+            invoice["events"].append(event)
+            invoice["tags"].append({"name": "@sent"})
+            account.mails.append({"invoice_id": invoice["invoice_id"], **event})
+        return self.ok({"success": "mail sent"})
+
+    # ------------------------------------------------------------------ test controls
+    def ctl_account(self, request: Request) -> Response:
+        body = request.json() or {}
+        key = str(body.get("api_key") or "")
+        if not key:
+            return json_response({"error": "api_key is required"}, 400)
+        with self.lock:
+            existing = self.accounts.get(key)
+            account = Account(
+                api_key=key,
+                number=str(body.get("number") or f"C{len(self.accounts) + 1:08d}"),
+                name=str(body.get("name") or "Sandbox account"),
+                rates=[to_decimal(r) for r in body.get("rates", [21, 12, 6]) if to_decimal(r) != 0],
+                layouts=body.get("layouts") or [{"layout_id": 8001, "name": "Standaard"}],
+                rights=set(body.get("rights") or ALL_RIGHTS),
+                days_due_default=int(body.get("days_due_default", 15)),
+            )
+            if existing is not None and not body.get("reset"):
+                account.clients, account.invoices, account.mails = (
+                    existing.clients,
+                    existing.invoices,
+                    existing.mails,
+                )
+            self.accounts[key] = account
+        return json_response({"ok": True, "number": account.number}, 201)
+
+    def ctl_invoices(self, request: Request) -> Response:
+        with self.lock:
+            account = self.accounts.get(request.params["key"])
+            if account is None:
+                return json_response({"error": "no such account"}, 404)
+            rows = []
+            for invoice in account.invoices.values():
+                row = self._plain(copy.deepcopy(invoice))
+                row["totals_by_rate"] = row.pop("_totals_by_rate")
+                rows.append(row)
+            return json_response(rows)
+
+    def ctl_clients(self, request: Request) -> Response:
+        with self.lock:
+            account = self.accounts.get(request.params["key"])
+            if account is None:
+                return json_response({"error": "no such account"}, 404)
+            return json_response(self._plain(list(account.clients.values())))
+
+    def ctl_mails(self, request: Request) -> Response:
+        with self.lock:
+            account = self.accounts.get(request.params["key"])
+            return json_response(account.mails if account else [])
+
+    def ctl_quirks(self, request: Request) -> Response:
+        body = request.json() or {}
+        names = (
+            "string_numbers",
+            "http200_errors",
+            "filter_case_sensitive",
+            "random_fault_rate",
+            "settings_shape",
+        )
+        with self.lock:
+            for name in (*names, "random_slow_rate", "slow_seconds"):
+                if name in body:
+                    setattr(self, name, body[name])
+            if "seed" in body:
+                self.random = random.Random(body["seed"])
+        return json_response({"ok": True})
+
+    def ctl_faults(self, request: Request) -> Response:
+        body = request.json() or {}
+        specs = body if isinstance(body, list) else [body]
+        with self.lock:
+            for spec in specs:
+                count = int(spec.pop("count", 1))
+                for _ in range(count):
+                    self.faults.append(Fault(**spec))
+        return json_response({"queued": len(self.faults)})
+
+    def ctl_requests(self, request: Request) -> Response:
+        with self.lock:
+            return json_response(list(self.requests_log))
