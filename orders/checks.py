@@ -1,0 +1,145 @@
+"""The checks an order must pass before it may become an invoice (product.md "Processing an order").
+
+Pure functions over a DomainOrder; each failure carries a stable error code and a message that names
+the amounts or fields concerned. VIES (a network call) is not here: see `orders.services.vat`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+
+from connectors.vies.client import vat_number_format_valid, vat_number_split
+
+from .domain import ZERO, DomainOrder, expected_total, money, rate_key
+
+TOTAL_TOLERANCE = Decimal("0.01")
+
+
+class ErrorCode:
+    TOTAL_MISMATCH = "TOTAL_MISMATCH"
+    VAT_NUMBER_MISSING = "VAT_NUMBER_MISSING"
+    VAT_NUMBER_INVALID = "VAT_NUMBER_INVALID"
+    VAT_RATE_UNKNOWN = "VAT_RATE_UNKNOWN"
+    EMAIL_MISSING = "EMAIL_MISSING"
+    CURRENCY_UNSUPPORTED = "CURRENCY_UNSUPPORTED"
+    NO_LINES = "NO_LINES"
+    EF_REJECTED = "EF_REJECTED"
+    EF_UNREACHABLE = "EF_UNREACHABLE"
+    SHOP_UNREACHABLE = "SHOP_UNREACHABLE"
+
+    ALL = (
+        TOTAL_MISMATCH,
+        VAT_NUMBER_MISSING,
+        VAT_NUMBER_INVALID,
+        VAT_RATE_UNKNOWN,
+        EMAIL_MISSING,
+        CURRENCY_UNSUPPORTED,
+        NO_LINES,
+        EF_REJECTED,
+        EF_UNREACHABLE,
+        SHOP_UNREACHABLE,
+    )
+
+
+@dataclass(frozen=True)
+class CheckFailure:
+    code: str
+    message: str
+
+
+def euro(amount: Decimal) -> str:
+    return f"€{money(amount):.2f}"
+
+
+def vies_country_prefix(country_code: str) -> str:
+    """VAT numbers of Greece start with EL, not with the ISO code GR."""
+    return "EL" if country_code == "GR" else country_code
+
+
+def check_lines(order: DomainOrder) -> CheckFailure | None:
+    if not order.product_lines:
+        return CheckFailure(ErrorCode.NO_LINES, f"Order {order.order_number} has no order lines.")
+    return None
+
+
+def check_currency(order: DomainOrder) -> CheckFailure | None:
+    if order.currency.upper() != "EUR":
+        return CheckFailure(
+            ErrorCode.CURRENCY_UNSUPPORTED,
+            f"The shop's currency is {order.currency}; only EUR can be invoiced.",
+        )
+    return None
+
+
+def check_email(order: DomainOrder) -> CheckFailure | None:
+    if not order.customer.email or "@" not in order.customer.email:
+        return CheckFailure(
+            ErrorCode.EMAIL_MISSING,
+            f"Order {order.order_number} has no customer e-mail address, which is needed to find or create "
+            "the customer in EenvoudigFactureren.",
+        )
+    return None
+
+
+def check_total(order: DomainOrder) -> CheckFailure | None:
+    computed = expected_total(order.lines, prices_include_tax=order.prices_include_tax)
+    difference = order.total - computed
+    if abs(difference) > TOTAL_TOLERANCE:
+        return CheckFailure(
+            ErrorCode.TOTAL_MISMATCH,
+            f"The order total is {euro(order.total)}, but lines minus discounts plus shipping and fees add up "
+            f"to {euro(computed)} (difference {euro(difference)}).",
+        )
+    return None
+
+
+def check_vat_number(order: DomainOrder) -> CheckFailure | None:
+    """ICP orders need a VAT number of the customer's own country, with a valid format and checksum."""
+    if not order.is_icp:
+        return None
+    raw = order.customer.vat_number
+    if not raw:
+        return CheckFailure(
+            ErrorCode.VAT_NUMBER_MISSING,
+            f"Business order from {order.customer.country_code} without VAT charged, but no VAT number was "
+            "given: an intra-community (0 %) invoice needs the customer's VAT number.",
+        )
+    prefix, _ = vat_number_split(raw)
+    expected = vies_country_prefix(order.customer.country_code)
+    if prefix != expected:
+        return CheckFailure(
+            ErrorCode.VAT_NUMBER_INVALID,
+            f"VAT number {raw} starts with {prefix or 'no country code'}, but the billing country "
+            f"{order.customer.country_code} needs {expected}.",
+        )
+    if not vat_number_format_valid(raw):
+        return CheckFailure(
+            ErrorCode.VAT_NUMBER_INVALID,
+            f"VAT number {raw} has a wrong format or check digits for {expected}.",
+        )
+    return None
+
+
+def check_vat_rates(order: DomainOrder, account_rates: Iterable[Decimal]) -> CheckFailure | None:
+    known = {rate.normalize() for rate in account_rates} | {ZERO}
+    unknown = [rate for rate in order.vat_rates if rate.normalize() not in known]
+    if unknown:
+        names = ", ".join(f"{rate_key(rate)}%" for rate in unknown)
+        have = ", ".join(f"{rate_key(rate)}%" for rate in sorted(known))
+        return CheckFailure(
+            ErrorCode.VAT_RATE_UNKNOWN,
+            f"VAT rate {names} is not among the VAT rates of your EenvoudigFactureren account ({have}).",
+        )
+    return None
+
+
+def order_checks(order: DomainOrder, *, account_rates: Iterable[Decimal]) -> CheckFailure | None:
+    """The first failing check, in the order a merchant would fix them; None when all pass."""
+    rates = list(account_rates)
+    for check in (check_lines, check_currency, check_email, check_total, check_vat_number):
+        failure = check(order)
+        if failure:
+            return failure
+    return check_vat_rates(order, rates)
