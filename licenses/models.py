@@ -1,0 +1,168 @@
+"""The tenant: a licence is one KMO Shops store connected to one EF account, with its configuration."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from .encryption import EncryptedTextField, mask
+
+TRIAL_DAYS = 30
+
+
+def new_licence_key() -> str:
+    alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+    groups = ["".join(secrets.choice(alphabet) for _ in range(4)) for _ in range(3)]
+    return "KMO-" + "-".join(groups)
+
+
+def new_install_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def trial_end() -> datetime:
+    return timezone.now() + timedelta(days=TRIAL_DAYS)
+
+
+class LicenceState(models.TextChoices):
+    TRIAL = "trial", "Trial"
+    ACTIVE = "active", "Active"
+    EXPIRED = "expired", "Expired"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class ConnectionStatus(models.TextChoices):
+    NONE = "none", "Not connected"
+    OK = "ok", "Connected"
+    FAILING = "failing", "Failing"
+
+
+class AmountsMode(models.TextChoices):
+    SHOP = "shop", "As the shop's prices"
+    INCL = "incl", "Including VAT"
+    EXCL = "excl", "Excluding VAT"
+
+
+def default_statuses() -> list[str]:
+    return ["PAID"]
+
+
+class Licence(models.Model):
+    key = models.CharField(max_length=20, unique=True, default=new_licence_key)
+    state = models.CharField(max_length=10, choices=LicenceState.choices, default=LicenceState.TRIAL)
+    trial_ends_at = models.DateTimeField(default=trial_end)
+    paid_until = models.DateTimeField(null=True, blank=True)
+    company_name = models.CharField(max_length=200, blank=True)
+    shop_url = models.URLField(blank=True)
+    contact_email = models.EmailField(blank=True)
+    install_token = models.CharField(max_length=64, unique=True, default=new_install_token)
+    created_at = models.DateTimeField(auto_now_add=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+
+    # KMO Shops connection
+    store_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    shop_token = EncryptedTextField(blank=True)
+    shop_profile = models.JSONField(default=dict, blank=True)
+    shop_status = models.CharField(
+        max_length=10, choices=ConnectionStatus.choices, default=ConnectionStatus.NONE
+    )
+    shop_status_reason = models.TextField(blank=True)
+    shop_checked_at = models.DateTimeField(null=True, blank=True)
+
+    # EenvoudigFactureren connection
+    ef_api_key = EncryptedTextField(blank=True)
+    ef_account_number = models.CharField(max_length=50, blank=True)
+    ef_account_name = models.CharField(max_length=200, blank=True)
+    ef_vat_rates = models.JSONField(default=list, blank=True)  # ["0", "6", "12", "21"]
+    ef_layouts = models.JSONField(default=list, blank=True)  # [{"layout_id": 1, "name": "…"}]
+    ef_status = models.CharField(
+        max_length=10, choices=ConnectionStatus.choices, default=ConnectionStatus.NONE
+    )
+    ef_status_reason = models.TextField(blank=True)
+    ef_checked_at = models.DateTimeField(null=True, blank=True)
+
+    # Configuration tab
+    processable_statuses = models.JSONField(default=default_statuses)
+    process_from = models.DateTimeField(null=True, blank=True)
+    amounts = models.CharField(max_length=4, choices=AmountsMode.choices, default=AmountsMode.SHOP)
+    use_order_number = models.BooleanField(default=False)
+    reference_template = models.CharField(max_length=100, default="{order_number}")
+    ef_layout_id = models.BigIntegerField(null=True, blank=True)
+    send_invoice_email = models.BooleanField(default=False)
+    register_payment = models.BooleanField(default=False)
+    vies_check = models.BooleanField(default=True)
+    configured_at = models.DateTimeField(null=True, blank=True)
+
+    last_synced_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            # One live licence per store: the webhook's storeId must lead to exactly one tenant.
+            models.UniqueConstraint(
+                fields=["store_id"],
+                condition=~models.Q(state="cancelled") & models.Q(store_id__isnull=False),
+                name="one_live_licence_per_store",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key} ({self.company_name or self.store_id or 'new'})"
+
+    @property
+    def effective_state(self) -> str:
+        now = timezone.now()
+        if self.state == LicenceState.TRIAL and self.trial_ends_at < now:
+            return LicenceState.EXPIRED
+        if self.state == LicenceState.ACTIVE and self.paid_until and self.paid_until < now:
+            return LicenceState.EXPIRED
+        return self.state
+
+    @property
+    def trial_days_left(self) -> int:
+        if self.state != LicenceState.TRIAL:
+            return 0
+        return max(0, (self.trial_ends_at - timezone.now()).days)
+
+    @property
+    def may_process(self) -> bool:
+        return self.effective_state in (LicenceState.TRIAL, LicenceState.ACTIVE)
+
+    @property
+    def connections_ok(self) -> bool:
+        return self.shop_status == ConnectionStatus.OK and self.ef_status == ConnectionStatus.OK
+
+    @property
+    def installation_complete(self) -> bool:
+        return self.connections_ok and self.configured_at is not None
+
+    @property
+    def shop_token_masked(self) -> str:
+        return mask(self.shop_token)
+
+    @property
+    def ef_api_key_masked(self) -> str:
+        return mask(self.ef_api_key)
+
+
+class MerchantAccess(models.Model):
+    """Which licences a merchant login sees in its dropdown (staff can hide an old key)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="licence_access"
+    )
+    licence = models.ForeignKey(Licence, on_delete=models.CASCADE, related_name="access")
+    hidden = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "licence"], name="one_access_per_user_licence")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} → {self.licence.key}"

@@ -1,0 +1,69 @@
+"""What a merchant (or staff) can do to orders: process again, ignore. Always scoped to one licence."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from django.db import transaction
+
+from licenses.models import Licence
+
+from .models import Order, OrderEvent, OrderState
+from .sync import order_queue
+from .timeline import order_event_add
+
+AGAIN_FROM = (OrderState.ERROR, OrderState.OPEN, OrderState.IGNORED, OrderState.DELETED, OrderState.RETRYING)
+
+
+@dataclass
+class ActionResult:
+    done: list[str] = field(default_factory=list)
+    refused: dict[str, str] = field(default_factory=dict)  # order number -> why
+
+
+def order_process_again(*, licence: Licence, order_ids: Iterable[int], actor: str) -> ActionResult:
+    """The Process button: read the order again and run it through checks and EF. Never a second invoice."""
+    result = ActionResult()
+    for order in Order.objects.filter(licence=licence, pk__in=list(order_ids)).select_related("licence"):
+        with transaction.atomic():
+            order = Order.objects.select_for_update().get(pk=order.pk)
+            if order.is_invoiced or order.state == OrderState.HANDLED:
+                result.refused[order.order_number] = "already invoiced"
+                continue
+            if order.state not in AGAIN_FROM:
+                result.refused[order.order_number] = f"already {order.get_state_display().lower()}"
+                continue
+            Order.objects.filter(pk=order.pk).update(
+                attempts=0,
+                error_code="",
+                error_message="",
+                ef_answer="",
+                needs_read=True,
+                next_attempt_at=None,
+            )
+            order_event_add(order, OrderEvent.Kind.ACTION, "Process pressed.", actor=actor)
+            order_queue(order, reason="processed again on request")
+            result.done.append(order.order_number)
+    return result
+
+
+def order_ignore(*, licence: Licence, order_ids: Iterable[int], actor: str) -> ActionResult:
+    result = ActionResult()
+    for order in Order.objects.filter(licence=licence, pk__in=list(order_ids)):
+        updated = (
+            Order.objects.filter(pk=order.pk, ef_invoice_id__isnull=True)
+            .exclude(state__in=[OrderState.HANDLED, OrderState.PROCESSING])
+            .update(
+                state=OrderState.IGNORED,
+                state_reason=f"Ignored by {actor}.",
+                wait_code="",
+                next_attempt_at=None,
+            )
+        )
+        if updated:
+            order_event_add(order, OrderEvent.Kind.ACTION, "Ignore pressed.", actor=actor)
+            result.done.append(order.order_number)
+        else:
+            result.refused[order.order_number] = "already invoiced or being processed"
+    return result

@@ -1,0 +1,228 @@
+"""Keep our order rows in step with the shop: read the order, store the snapshot, decide what happens next."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from connectors.errors import AuthenticationError, ConnectorError, NotFoundError, TransientError
+from connectors.values import as_decimal, as_int
+from licenses.models import ConnectionStatus, Licence
+from licenses.services import connection_failing, shop_client
+
+from .models import Order, OrderEvent, OrderState, WebhookEvent
+from .queue import enqueue
+from .timeline import order_event_add
+
+logger = logging.getLogger(__name__)
+
+
+class WaitCode:
+    STATUS = "status"
+    LICENCE = "licence"
+    SHOP = "shop"
+    EF = "ef"
+    SETUP = "setup"
+
+
+def _order_get_or_create(licence: Licence, order_number: str) -> Order:
+    order, _ = Order.objects.get_or_create(licence=licence, order_number=order_number[:100])
+    return order
+
+
+def snapshot_store(order: Order, snapshot: dict[str, Any]) -> None:
+    person = snapshot.get("billingPerson") or snapshot.get("shippingPerson") or {}
+    stamp = as_int(snapshot.get("createTimestamp"))
+    order.snapshot = snapshot
+    order.snapshot_at = timezone.now()
+    order.needs_read = False
+    order.internal_id = as_int(snapshot.get("internalId"))
+    order.payment_status = str(snapshot.get("paymentStatus") or "")[:40]
+    order.order_created_at = datetime.fromtimestamp(stamp, UTC) if stamp else None
+    order.customer_name = str(person.get("companyName") or person.get("name") or "")[:200]
+    order.customer_email = str(snapshot.get("email") or "")[:254]
+    total = as_decimal(snapshot.get("total"))
+    order.total = total.quantize(Decimal("0.01")) if total is not None else None
+
+
+def _summary(snapshot: dict[str, Any]) -> str:
+    return f"status {snapshot.get('paymentStatus')}, total €{snapshot.get('total')}"
+
+
+def order_refresh(
+    licence: Licence,
+    order_number: str,
+    *,
+    trigger: str,
+    snapshot: dict[str, Any] | None = None,
+    webhook: WebhookEvent | None = None,
+) -> Order:
+    """Read the order (unless the caller already holds a fresh copy), store it, decide."""
+    order = _order_get_or_create(licence, order_number)
+    if webhook is not None:
+        data = webhook.body.get("data") or {}
+        order_event_add(
+            order,
+            OrderEvent.Kind.WEBHOOK,
+            f"{webhook.event_type} received",
+            detail={"eventId": webhook.event_id, "data": data},
+        )
+    if snapshot is None:
+        try:
+            snapshot = shop_client(licence).order_get(order_number)
+        except AuthenticationError as exc:
+            connection_failing(licence, "shop", exc.message)
+            order_event_add(order, OrderEvent.Kind.READ, f"Could not read the order: {exc.summary()}")
+            _wait(
+                order, WaitCode.SHOP, "Held: the KMO Shops connection is failing; reconnect it to continue."
+            )
+            return order
+        except NotFoundError as exc:
+            order_event_add(
+                order, OrderEvent.Kind.READ, f"The order no longer exists in the shop: {exc.message}"
+            )
+            if not order.is_invoiced and order.state != OrderState.HANDLED:
+                _set_state(order, OrderState.DELETED, "The order was deleted in the shop.")
+            return order
+        except ConnectorError as exc:
+            order_event_add(order, OrderEvent.Kind.READ, f"Could not read the order: {exc.summary()}")
+            Order.objects.filter(pk=order.pk).update(needs_read=True)
+            if isinstance(exc, TransientError) and order.state not in (
+                OrderState.HANDLED,
+                OrderState.PROCESSING,
+            ):
+                from .processing import retry_schedule
+
+                retry_schedule(order, exc, code="SHOP_UNREACHABLE", count_attempt=True)
+            return order
+        order_event_add(order, OrderEvent.Kind.READ, f"Read from KMO Shops ({trigger}): {_summary(snapshot)}")
+    else:
+        order_event_add(order, OrderEvent.Kind.READ, f"Found by {trigger}: {_summary(snapshot)}")
+    with transaction.atomic():
+        order = Order.objects.select_for_update().get(pk=order.pk)
+        changed = (order.snapshot or {}).get("updateTimestamp") != snapshot.get("updateTimestamp")
+        snapshot_store(order, snapshot)
+        order.save()
+        order_decide(order, changed=changed)
+    return order
+
+
+def _set_state(order: Order, state: str, reason: str, *, wait_code: str = "") -> None:
+    previous = order.state
+    Order.objects.filter(pk=order.pk).update(state=state, state_reason=reason, wait_code=wait_code)
+    order.state, order.state_reason, order.wait_code = state, reason, wait_code
+    if previous != state or reason:
+        order_event_add(
+            order, OrderEvent.Kind.STATE, f"{previous} → {state}" + (f": {reason}" if reason else "")
+        )
+
+
+def _wait(order: Order, code: str, reason: str) -> None:
+    if order.is_invoiced or order.state in (OrderState.HANDLED, OrderState.PROCESSING):
+        return
+    _set_state(order, OrderState.OPEN, reason, wait_code=code)
+
+
+def licence_hold_reason(licence: Licence) -> tuple[str, str] | None:
+    """Why this licence's orders must wait now, or None when they may be processed."""
+    if not licence.may_process:
+        return (
+            WaitCode.LICENCE,
+            f"Held: the licence is {licence.effective_state}; orders continue once it is active.",
+        )
+    if licence.shop_status == ConnectionStatus.FAILING:
+        return WaitCode.SHOP, "Held: the KMO Shops connection is failing; reconnect it to continue."
+    if licence.ef_status != ConnectionStatus.OK:
+        if licence.ef_status == ConnectionStatus.FAILING:
+            return (
+                WaitCode.EF,
+                "Held: the EenvoudigFactureren connection is failing; reconnect it to continue.",
+            )
+        return WaitCode.SETUP, "Waiting for the installation: connect EenvoudigFactureren."
+    if licence.configured_at is None:
+        return WaitCode.SETUP, "Waiting for the installation: save the configuration."
+    return None
+
+
+def order_decide(order: Order, *, changed: bool = True) -> None:
+    """Given a fresh snapshot: wait in Open, queue for processing, or only note the update."""
+    licence = order.licence
+    if order.is_invoiced or order.state == OrderState.HANDLED:
+        order_event_add(
+            order,
+            OrderEvent.Kind.STATE,
+            "Update noted; the order is already invoiced, no second invoice is made.",
+        )
+        return
+    if order.state in (OrderState.PROCESSING, OrderState.IGNORED):
+        order_event_add(order, OrderEvent.Kind.STATE, f"Update noted while the order is {order.state}.")
+        return
+    if order.state == OrderState.ERROR and not changed:
+        return
+    status = order.payment_status
+    if status not in licence.processable_statuses:
+        wanted = " or ".join(licence.processable_statuses)
+        _set_state(
+            order,
+            OrderState.OPEN,
+            f"Waiting for {wanted}, now {status or 'no status'}.",
+            wait_code=WaitCode.STATUS,
+        )
+        return
+    if licence.process_from and order.order_created_at and order.order_created_at < licence.process_from:
+        when = timezone.localtime(licence.process_from).strftime("%Y-%m-%d %H:%M")
+        _set_state(order, OrderState.IGNORED, f"Created before {when}, the start date in the configuration.")
+        return
+    hold = licence_hold_reason(licence)
+    if hold:
+        _wait(order, *hold)
+        return
+    order_queue(order)
+
+
+def order_queue(order: Order, *, reason: str = "") -> None:
+    Order.objects.filter(pk=order.pk).update(
+        state=OrderState.QUEUED, state_reason=reason, wait_code="", next_attempt_at=None
+    )
+    previous, order.state = order.state, OrderState.QUEUED
+    order_event_add(order, OrderEvent.Kind.STATE, f"{previous} → queued" + (f": {reason}" if reason else ""))
+    enqueue("orders.tasks.order_process_task", order.pk)
+
+
+def order_mark_deleted(licence: Licence, order_number: str, *, webhook: WebhookEvent | None = None) -> None:
+    order = Order.objects.filter(licence=licence, order_number=order_number).first()
+    if order is None:
+        order = _order_get_or_create(licence, order_number)
+    if webhook is not None:
+        order_event_add(
+            order, OrderEvent.Kind.WEBHOOK, "order.deleted received", detail={"eventId": webhook.event_id}
+        )
+    if order.is_invoiced or order.state in (OrderState.HANDLED, OrderState.PROCESSING):
+        order_event_add(
+            order, OrderEvent.Kind.STATE, "Deleted in the shop after invoicing; the EF invoice stays."
+        )
+        return
+    _set_state(order, OrderState.DELETED, "The order was deleted in the shop; it will not be invoiced.")
+
+
+def licence_orders_resume(licence: Licence) -> int:
+    """After a reconnect or activation: decide again for every order that waited on the licence."""
+    waiting = Order.objects.filter(
+        licence=licence,
+        state=OrderState.OPEN,
+        wait_code__in=[WaitCode.LICENCE, WaitCode.SHOP, WaitCode.EF, WaitCode.SETUP],
+    )
+    count = 0
+    for order in waiting.select_related("licence"):
+        order.licence = licence
+        if order.needs_read or not order.snapshot:
+            order_refresh(licence, order.order_number, trigger="resume")
+        else:
+            order_decide(order)
+        count += 1
+    return count

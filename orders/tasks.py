@@ -1,0 +1,24 @@
+"""django-q2 entry points: each takes ids, loads rows and calls a service."""
+
+from __future__ import annotations
+
+from .catchup import catch_up_all
+from .intake import webhook_event_handle
+from .processing import order_process
+from .sweep import orders_sweep
+
+
+def webhook_event_task(event_pk: int) -> None:
+    webhook_event_handle(event_pk)
+
+
+def order_process_task(order_pk: int) -> None:
+    order_process(order_pk)
+
+
+def orders_sweep_task() -> dict[str, int]:
+    return orders_sweep()
+
+
+def catch_up_task() -> dict[str, int]:
+    return catch_up_all()
