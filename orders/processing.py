@@ -302,6 +302,8 @@ def _invoice_create(order: Order, domain: DomainOrder, licence: Licence, ef: EfC
 def _invoice_finish(order: Order, domain: DomainOrder, licence: Licence, ef: EfClient) -> None:
     invoice = ef.invoice_get(int(order.ef_invoice_id or 0))
     number = str(invoice.get("number") or "")
+    # Follow-ups first, so that "handled" means everything the merchant asked for has been tried.
+    _after_invoice(order, domain, licence, ef)
     _update(
         order,
         state=OrderState.HANDLED,
@@ -315,10 +317,7 @@ def _invoice_finish(order: Order, domain: DomainOrder, licence: Licence, ef: EfC
         claimed_at=None,
         next_attempt_at=None,
     )
-    order_event_add(
-        order, OrderEvent.Kind.STATE, f"→ handled: EF invoice {number} (id {order.ef_invoice_id})."
-    )
-    _after_invoice(order, domain, licence, ef)
+    order_event_add(order, OrderEvent.Kind.STATE, f"→ handled: EF invoice {number} (id {order.ef_invoice_id}).")
 
 
 def _after_invoice(order: Order, domain: DomainOrder, licence: Licence, ef: EfClient) -> None:

@@ -1,0 +1,192 @@
+"""Exactly one EF invoice per order, whatever arrives twice, out of order, late, or fails halfway."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+from django.db import connection
+
+from orders.catchup import licence_catch_up
+from orders.models import Order, OrderState, WebhookEvent
+from orders.processing import order_process
+from orders.sweep import orders_sweep
+from tests.conftest import control, order_fixture
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def drive(pipeline, licence, number, *, rounds: int = 30) -> Order:
+    """Run the sweep (as the schedule would) until the order is finished."""
+    pipeline.wait(licence, number, states=tuple(OrderState))
+    for _ in range(rounds):
+        order = Order.objects.get(licence=licence, order_number=number)
+        if order.state in (OrderState.HANDLED, OrderState.ERROR):
+            return order
+        orders_sweep()
+        time.sleep(0.05)
+    return Order.objects.get(licence=licence, order_number=number)
+
+
+def test_duplicate_webhooks_make_one_invoice(pipeline):
+    case = order_fixture("a01")
+    licence = pipeline.licence(case)
+    control(pipeline.sandboxes.kmoshops.url, "webhooks/config", {"duplicate": True})
+    pipeline.place(licence, case["order"])
+    pipeline.webhooks_idle()
+    order = pipeline.wait(licence, "K3M7Q", states=(OrderState.HANDLED,))
+    assert len(pipeline.ef_invoices(licence)) == 1
+    assert WebhookEvent.objects.get(licence=licence).deliveries == 2
+    assert order.ef_invoice_number
+
+
+def test_updated_before_created_makes_one_invoice(pipeline):
+    case = order_fixture("a10")  # AWAITING_PAYMENT, then paid
+    licence = pipeline.licence(case)
+    control(pipeline.sandboxes.kmoshops.url, "webhooks/config", {"hold": True})
+    pipeline.place(licence, case["order"])
+    pipeline.pay(licence, case["order"]["id"])
+    control(pipeline.sandboxes.kmoshops.url, "webhooks/config", {"hold": False})
+    control(pipeline.sandboxes.kmoshops.url, "webhooks/flush", {"reverse": True})
+    pipeline.webhooks_idle()
+    order = pipeline.wait(licence, case["order"]["id"], states=(OrderState.HANDLED,))
+    assert len(pipeline.ef_invoices(licence)) == 1
+    kinds = [e.message for e in order.events.filter(kind="webhook")]
+    assert kinds == ["order.updated received", "order.created received"]
+
+
+def test_awaiting_payment_waits_then_is_invoiced_when_paid(pipeline):
+    case = order_fixture("a10")
+    licence = pipeline.licence(case)
+    pipeline.place(licence, case["order"])
+    order = pipeline.wait(licence, case["order"]["id"])
+    assert order.state == OrderState.OPEN
+    assert order.state_reason == "Waiting for PAID, now AWAITING_PAYMENT."
+    pipeline.pay(licence, case["order"]["id"])
+    order = pipeline.wait(licence, case["order"]["id"], states=(OrderState.HANDLED,))
+    assert len(pipeline.ef_invoices(licence)) == 1
+
+
+def test_a_dropped_webhook_is_caught_by_the_catch_up(pipeline):
+    case = order_fixture("a01")
+    licence = pipeline.licence(case)
+    control(pipeline.sandboxes.kmoshops.url, "webhooks/config", {"drop": True})
+    order_json = dict(case["order"], updateTimestamp=int(time.time()))
+    pipeline.place(licence, order_json)
+    assert not Order.objects.filter(licence=licence).exists()
+    assert licence_catch_up(licence) == 1
+    order = pipeline.wait(licence, "K3M7Q", states=(OrderState.HANDLED,))
+    assert len(pipeline.ef_invoices(licence)) == 1
+    licence.refresh_from_db()
+    assert licence.last_synced_at is not None
+    assert licence_catch_up(licence) == 0  # nothing new: no second look, no second invoice
+    assert len(pipeline.ef_invoices(licence)) == 1
+    assert "catch-up" in order.events.filter(kind="read").first().message
+
+
+@pytest.mark.parametrize(
+    "faults",
+    [
+        [{"status": 429, "retry_after": 0, "path": "/invoices", "method": "POST"}],
+        [{"status": 503, "path": "/invoices", "method": "POST", "count": 3}],
+        [
+            {"status": 500, "path": "/clients"},
+            {"status": 502, "drop": True, "path": "/invoices", "method": "POST"},
+        ],
+    ],
+    ids=["429", "5xx", "dropped"],
+)
+def test_transient_ef_failures_are_retried_to_one_invoice(pipeline, faults):
+    case = order_fixture("a01")
+    licence = pipeline.licence(case)
+    for fault in faults:
+        pipeline.ef_fault(**fault)
+    pipeline.place(licence, case["order"])
+    first = pipeline.wait(licence, "K3M7Q", states=(OrderState.RETRYING, OrderState.HANDLED))
+    assert first.state == OrderState.RETRYING
+    assert first.state_reason.startswith("Retrying at")
+    order = drive(pipeline, licence, "K3M7Q")
+    assert order.state == OrderState.HANDLED
+    assert len(pipeline.ef_invoices(licence)) == 1
+
+
+def test_a_slow_ef_beyond_the_timeout_then_success_makes_one_invoice(pipeline, settings):
+    settings.HTTP_READ_TIMEOUT = 0.5
+    case = order_fixture("a01")
+    licence = pipeline.licence(case)
+    # EF makes the invoice but answers too late: we time out, then must find it instead of making another.
+    pipeline.ef_fault(status=0, delay=1.0, path="/invoices", method="POST")
+    pipeline.place(licence, case["order"])
+    order = drive(pipeline, licence, "K3M7Q")
+    assert order.state == OrderState.HANDLED
+    assert len(pipeline.ef_invoices(licence)) == 1
+    assert order.events.filter(message__startswith="Found invoice").exists()
+
+
+def test_ef_that_stays_down_ends_in_ef_unreachable(pipeline, settings):
+    settings.ORDER_MAX_ATTEMPTS = 3
+    case = order_fixture("a01")
+    licence = pipeline.licence(case)
+    pipeline.ef_fault(status=503, count=10)
+    pipeline.place(licence, case["order"])
+    order = drive(pipeline, licence, "K3M7Q")
+    assert order.state == OrderState.ERROR
+    assert order.error_code == "EF_UNREACHABLE"
+    assert order.attempts == 3
+    assert pipeline.ef_invoices(licence) == []
+
+
+def test_a_shop_that_cannot_be_read_ends_in_shop_unreachable(pipeline, settings):
+    settings.ORDER_MAX_ATTEMPTS = 2
+    case = order_fixture("a01")
+    licence = pipeline.licence(case)
+    control(pipeline.sandboxes.kmoshops.url, "faults", {"status": 503, "count": 10})
+    pipeline.place(licence, case["order"])
+    order = drive(pipeline, licence, "K3M7Q")
+    assert order.state == OrderState.ERROR
+    assert order.error_code == "SHOP_UNREACHABLE"
+
+
+def test_the_answer_lost_after_ef_created_the_invoice_makes_no_second_one(pipeline):
+    case = order_fixture("a05")
+    licence = pipeline.licence(case)
+    pipeline.ef_fault(status=502, drop=True, after=True, path="/invoices", method="POST")
+    pipeline.place(licence, case["order"])
+    order = drive(pipeline, licence, case["order"]["id"])
+    assert order.state == OrderState.HANDLED
+    [invoice] = pipeline.ef_invoices(licence)
+    assert order.ef_invoice_id == invoice["invoice_id"]
+
+
+def test_two_workers_racing_on_one_order_make_one_invoice(pipeline):
+    case = order_fixture("a01")
+    licence = pipeline.licence(case, configured_at=None)  # orders wait in Open until configured
+    pipeline.place(licence, case["order"])
+    order = pipeline.wait(licence, "K3M7Q")
+    Order.objects.filter(pk=order.pk).update(state=OrderState.QUEUED)
+    licence.configured_at = licence.created_at
+    licence.save()
+    pipeline.ef_fault(status=0, delay=0.3, path="/invoices", method="POST")  # widen the window
+    barrier = threading.Barrier(4)
+    errors = []
+
+    def worker():
+        try:
+            barrier.wait()
+            order_process(order.pk)
+        except Exception as exc:  # pragma: no cover - shown in the assertion
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert errors == []
+    order.refresh_from_db()
+    assert order.state == OrderState.HANDLED
+    assert order.attempts == 1
+    assert len(pipeline.ef_invoices(licence)) == 1
