@@ -317,7 +317,9 @@ def _invoice_finish(order: Order, domain: DomainOrder, licence: Licence, ef: EfC
         claimed_at=None,
         next_attempt_at=None,
     )
-    order_event_add(order, OrderEvent.Kind.STATE, f"→ handled: EF invoice {number} (id {order.ef_invoice_id}).")
+    order_event_add(
+        order, OrderEvent.Kind.STATE, f"→ handled: EF invoice {number} (id {order.ef_invoice_id})."
+    )
 
 
 def _after_invoice(order: Order, domain: DomainOrder, licence: Licence, ef: EfClient) -> None:

@@ -6,9 +6,12 @@ import logging
 from datetime import timedelta
 
 from django.conf import settings
+from django.db.models import Q
 from django.utils import timezone
 
-from licenses.models import Licence
+from connectors.errors import AuthenticationError, ConnectorError
+from licenses.models import ConnectionStatus, Licence, LicenceState
+from licenses.services import connection_ok, ef_client, shop_client
 
 from .models import Order, OrderEvent, OrderState
 from .processing import order_enqueue_due
@@ -18,6 +21,7 @@ from .timeline import order_event_add
 
 logger = logging.getLogger(__name__)
 LOST_TASK_MINUTES = 10
+PROBE_EVERY = timedelta(minutes=5)
 
 
 def orders_reclaim_stale() -> int:
@@ -64,9 +68,39 @@ def licences_resume_held() -> int:
     return resumed
 
 
+def connections_probe() -> int:
+    """A failing connection that works again (a passing EF or shop outage) turns green by itself."""
+    cutoff = timezone.now() - PROBE_EVERY
+    failing_since = Q(shop_status=ConnectionStatus.FAILING, shop_checked_at__lt=cutoff) | Q(
+        ef_status=ConnectionStatus.FAILING, ef_checked_at__lt=cutoff
+    )
+    recovered = 0
+    for licence in Licence.objects.exclude(state=LicenceState.CANCELLED).filter(failing_since):
+        probes = {
+            "shop": lambda lic=licence: shop_client(lic).profile(),
+            "ef": lambda lic=licence: ef_client(lic).account_current(),
+        }
+        for which, probe in probes.items():
+            if getattr(licence, f"{which}_status") != ConnectionStatus.FAILING or (
+                which == "shop" and not licence.shop_token
+            ):
+                continue
+            try:
+                probe()
+            except AuthenticationError:
+                Licence.objects.filter(pk=licence.pk).update(**{f"{which}_checked_at": timezone.now()})
+                continue
+            except ConnectorError:
+                continue  # not reachable now: try again next time
+            connection_ok(licence, which)
+            recovered += 1
+    return recovered
+
+
 def orders_sweep() -> dict[str, int]:
     return {
         "reclaimed": orders_reclaim_stale(),
+        "recovered": connections_probe(),
         "due": order_enqueue_due(),
         "lost": orders_requeue_lost(),
         "resumed": licences_resume_held(),

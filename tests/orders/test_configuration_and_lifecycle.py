@@ -247,3 +247,19 @@ def test_vies_check_can_be_switched_off(pipeline):
     control(pipeline.sandboxes.vies.url, "answers", {"default": "invalid"})
     invoiced(pipeline, licence, case)
     assert control(pipeline.sandboxes.vies.url, "checks", method="GET") == []
+
+
+def test_a_failing_ef_connection_that_works_again_resumes_by_itself(pipeline):
+    case = order_fixture("a01")
+    licence = pipeline.licence(case)
+    pipeline.ef_fault(status=401, path="/invoices", count=1)
+    pipeline.place(licence, case["order"])
+    order = pipeline.wait(licence, "K3M7Q")
+    assert order.state == OrderState.OPEN and order.wait_code == "ef"
+    # Five minutes later the sweep probes the key, finds it working, and the order goes through.
+    Licence.objects.filter(pk=licence.pk).update(ef_checked_at=datetime(2020, 1, 1, tzinfo=UTC))
+    result = orders_sweep()
+    assert result["recovered"] == 1
+    pipeline.wait(licence, "K3M7Q", states=(OrderState.HANDLED,))
+    licence.refresh_from_db()
+    assert licence.ef_status == ConnectionStatus.OK
