@@ -16,6 +16,7 @@ $(STAMP): requirements.txt requirements-dev.txt
 run: export DEBUG ?= true
 run: $(STAMP)
 	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py createcachetable
 	$(BIN)/python manage.py runlocal
 
 test: $(STAMP)

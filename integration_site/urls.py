@@ -1,8 +1,10 @@
 """Top-level URL map."""
 
 from django.contrib import admin
+from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from dashboard.views import ThrottledLoginView
 from orders.webhooks import kmoshops_webhook
 
 from .health import healthz
@@ -12,4 +14,18 @@ urlpatterns = [
     path("webhooks/kmoshops/", kmoshops_webhook, name="kmoshops-webhook"),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("login/", ThrottledLoginView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("password/reset/", auth_views.PasswordResetView.as_view(), name="password_reset"),
+    path("password/reset/sent/", auth_views.PasswordResetDoneView.as_view(), name="password_reset_done"),
+    path(
+        "password/set/<uidb64>/<token>/",
+        auth_views.PasswordResetConfirmView.as_view(),
+        name="password_reset_confirm",
+    ),
+    path(
+        "password/set/done/", auth_views.PasswordResetCompleteView.as_view(), name="password_reset_complete"
+    ),
+    path("dashboard/", include("dashboard.urls")),
+    path("", include("licenses.urls")),
 ]

@@ -22,3 +22,11 @@ def orders_sweep_task() -> dict[str, int]:
 
 def catch_up_task() -> dict[str, int]:
     return catch_up_all()
+
+
+def licence_catch_up_task(licence_pk: int) -> int:
+    from licenses.models import Licence
+
+    from .catchup import licence_catch_up
+
+    return licence_catch_up(Licence.objects.get(pk=licence_pk))

@@ -1,0 +1,91 @@
+"""Everything a merchant page reads goes through these: scoped to a licence the login may see."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from django.db.models import Q, QuerySet
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+
+from licenses.models import Licence
+from orders.models import OPEN_STATES, Order, OrderState
+
+TABS = {
+    "open": list(OPEN_STATES),
+    "report": [OrderState.HANDLED],
+    "errors": [OrderState.ERROR],
+}
+
+
+def licences_for_user(user: Any) -> QuerySet[Licence]:
+    return Licence.objects.filter(access__user=user, access__hidden=False).order_by("created_at")
+
+
+def licence_for_user(user: Any, key: str) -> Licence:
+    """404 for any licence this login does not (or no longer) see."""
+    return get_object_or_404(licences_for_user(user), key=key)
+
+
+def order_for_licence(licence: Licence, pk: int) -> Order:
+    return get_object_or_404(Order, licence=licence, pk=pk)
+
+
+@dataclass(frozen=True)
+class Period:
+    start: date
+    end: date
+
+    @classmethod
+    def this_month(cls) -> Period:
+        today = timezone.localdate()
+        first = today.replace(day=1)
+        next_first = (first + timedelta(days=32)).replace(day=1)
+        return cls(first, next_first - timedelta(days=1))
+
+    @classmethod
+    def from_query(cls, query: Any) -> Period:
+        default = cls.this_month()
+        try:
+            start = date.fromisoformat(query.get("from", "")) if query.get("from") else default.start
+            end = date.fromisoformat(query.get("to", "")) if query.get("to") else default.end
+        except ValueError:
+            return default
+        return cls(start, end) if start <= end else cls(end, start)
+
+    def bounds(self) -> tuple[datetime, datetime]:
+        tz = timezone.get_current_timezone()
+        return (
+            datetime.combine(self.start, time.min, tzinfo=tz),
+            datetime.combine(self.end + timedelta(days=1), time.min, tzinfo=tz),
+        )
+
+
+def orders_for_tab(licence: Licence, tab: str, *, period: Period, search: str = "") -> QuerySet[Order]:
+    orders = Order.objects.filter(licence=licence, state__in=TABS[tab])
+    start, end = period.bounds()
+    if tab == "report":
+        orders = orders.filter(handled_at__gte=start, handled_at__lt=end).order_by("-handled_at")
+    else:
+        in_period = Q(order_created_at__gte=start, order_created_at__lt=end) | Q(
+            order_created_at__isnull=True, created_at__gte=start, created_at__lt=end
+        )
+        orders = orders.filter(in_period).order_by("-created_at")
+    search = search.strip()
+    if search:
+        orders = orders.filter(
+            Q(order_number__icontains=search)
+            | Q(customer_name__icontains=search)
+            | Q(customer_email__icontains=search)
+            | Q(ef_invoice_number__icontains=search)
+        )
+    return orders
+
+
+def tab_counts(licence: Licence) -> dict[str, int]:
+    return {
+        "open": Order.objects.filter(licence=licence, state__in=TABS["open"]).count(),
+        "errors": Order.objects.filter(licence=licence, state=OrderState.ERROR).count(),
+    }

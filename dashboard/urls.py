@@ -1,0 +1,22 @@
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("", views.home, name="dashboard-home"),
+    path("<str:key>/report.csv", views.report_csv, name="dashboard-report-csv"),
+    path("<str:key>/orders/<int:pk>/", views.order_detail, name="dashboard-order"),
+    path(
+        "<str:key>/orders/<int:pk>/report-problem/",
+        views.order_report_problem,
+        name="dashboard-report-problem",
+    ),
+    path("<str:key>/actions/process/", views.orders_process, name="dashboard-process"),
+    path("<str:key>/actions/ignore/", views.orders_ignore, name="dashboard-ignore"),
+    path("<str:key>/actions/sync/", views.sync_now, name="dashboard-sync"),
+    path("<str:key>/ask/", views.ask_us, name="dashboard-ask"),
+    path("<str:key>/settings/configuration/", views.configuration, name="dashboard-configuration"),
+    path("<str:key>/settings/connections/", views.connections, name="dashboard-connections"),
+    # Last: "<key>/<tab>/" would otherwise swallow "<key>/ask/".
+    path("<str:key>/<str:tab>/", views.tab, name="dashboard-tab"),
+]

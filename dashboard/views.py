@@ -1,0 +1,265 @@
+"""Merchant dashboard: tabs Open / Report / Errors, More info, actions, tickets, configuration, connections.
+
+Every view takes the licence key from the URL and resolves it through `selectors.licence_for_user`, so a
+licence (or an order) the login does not see answers 404.
+"""
+
+from __future__ import annotations
+
+import csv
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import LoginView
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from licenses import throttle
+from licenses.forms import ConfigurationForm, EfKeyForm
+from licenses.installation import InstallationError, configuration_save, ef_connect
+from orders.actions import order_ignore, order_process_again
+from orders.explanations import explanation
+from orders.queue import enqueue
+
+from .models import Ticket
+from .selectors import (
+    Period,
+    licence_for_user,
+    licences_for_user,
+    order_for_licence,
+    orders_for_tab,
+    tab_counts,
+)
+from .tickets import ticket_create
+
+PAGE_SIZE = 50
+
+
+class ThrottledLoginView(LoginView):
+    """After too many failed logins for one user name, refuse further tries for 15 minutes."""
+
+    template_name = "registration/login.html"
+
+    def _key(self) -> str:
+        return f"login-failures:{self.request.POST.get('username', '').strip().lower()}"
+
+    def post(self, request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
+        if throttle.hits(self._key()) >= settings.LOGIN_FAILURES_ALLOWED:
+            form = self.get_form()
+            form.errors.clear()
+            form.add_error(None, _("Too many failed attempts. Wait 15 minutes or reset your password."))
+            return self.render_to_response(self.get_context_data(form=form), status=429)
+        return super().post(request, *args, **kwargs)
+
+    def form_invalid(self, form):  # noqa: ANN001, ANN201 - Django's signature
+        throttle.hit(self._key(), 15 * 60)
+        return super().form_invalid(form)
+
+    def form_valid(self, form):  # noqa: ANN001, ANN201
+        throttle.reset(self._key())
+        return super().form_valid(form)
+
+
+def _page_context(request: HttpRequest, licence, **extra: object) -> dict[str, object]:  # noqa: ANN001
+    return {
+        "licence": licence,
+        "licences": licences_for_user(request.user),
+        "counts": tab_counts(licence),
+        **extra,
+    }
+
+
+@login_required
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    first = licences_for_user(request.user).first()
+    if first is None:
+        return render(request, "dashboard/no_licence.html")
+    return redirect("dashboard-tab", key=first.key, tab="open")
+
+
+@login_required
+@require_GET
+def tab(request: HttpRequest, key: str, tab: str) -> HttpResponse:
+    licence = licence_for_user(request.user, key)
+    if tab not in ("open", "report", "errors"):
+        raise Http404
+    period = Period.from_query(request.GET)
+    search = request.GET.get("q", "")[:100]
+    orders = orders_for_tab(licence, tab, period=period, search=search)
+    page = Paginator(orders, PAGE_SIZE).get_page(request.GET.get("page"))
+    context = _page_context(request, licence, tab=tab, page=page, period=period, search=search)
+    return render(request, "dashboard/tab.html", context)
+
+
+@login_required
+@require_GET
+def report_csv(request: HttpRequest, key: str) -> HttpResponse:
+    licence = licence_for_user(request.user, key)
+    period = Period.from_query(request.GET)
+    orders = orders_for_tab(licence, "report", period=period, search=request.GET.get("q", "")[:100])
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = (
+        f'attachment; filename="report-{licence.key}-{period.start}-{period.end}.csv"'
+    )
+    writer = csv.writer(response)
+    writer.writerow(
+        [
+            "order",
+            "order date",
+            "customer",
+            "e-mail",
+            "total",
+            "handled at",
+            "EF client id",
+            "EF invoice id",
+            "EF invoice number",
+        ]
+    )
+    for order in orders.iterator():
+        writer.writerow(
+            [
+                order.order_number,
+                timezone.localtime(order.order_created_at).date() if order.order_created_at else "",
+                _csv_safe(order.customer_name),
+                _csv_safe(order.customer_email),
+                order.total,
+                timezone.localtime(order.handled_at).strftime("%Y-%m-%d %H:%M") if order.handled_at else "",
+                order.ef_client_id or "",
+                order.ef_invoice_id or "",
+                order.ef_invoice_number,
+            ]
+        )
+    return response
+
+
+def _csv_safe(value: str) -> str:
+    """Spreadsheets run cells that start with = + - @ as formulas; customer data must never do that."""
+    return "'" + value if value[:1] in ("=", "+", "-", "@") else value
+
+
+@login_required
+@require_GET
+def order_detail(request: HttpRequest, key: str, pk: int) -> HttpResponse:
+    licence = licence_for_user(request.user, key)
+    order = order_for_licence(licence, pk)
+    context = _page_context(
+        request, licence, order=order, events=order.events.all(), explanation=explanation(order.error_code)
+    )
+    return render(request, "dashboard/order_detail.html", context)
+
+
+@login_required
+@require_POST
+def order_report_problem(request: HttpRequest, key: str, pk: int) -> HttpResponse:
+    licence = licence_for_user(request.user, key)
+    order = order_for_licence(licence, pk)
+    ticket = ticket_create(
+        licence=licence,
+        user=request.user,
+        kind=Ticket.Kind.PROBLEM,
+        message=request.POST.get("message", ""),
+        order=order,
+    )
+    messages.success(
+        request,
+        _("Thank you. Ticket #%(number)s was sent to support with everything they need.")
+        % {"number": ticket.pk},
+    )
+    return redirect("dashboard-order", key=key, pk=pk)
+
+
+def _selected_ids(request: HttpRequest) -> list[int]:
+    return [int(value) for value in request.POST.getlist("orders") if value.isdigit()][:500]
+
+
+def _report_action(request: HttpRequest, result, done_text: str) -> None:  # noqa: ANN001
+    if result.done:
+        messages.success(request, done_text % {"count": len(result.done)})
+    for number, why in result.refused.items():
+        reason = _("already invoiced") if why == "already invoiced" else why
+        messages.error(
+            request, _("Order %(number)s was not changed: %(reason)s.") % {"number": number, "reason": reason}
+        )
+
+
+@login_required
+@require_POST
+def orders_process(request: HttpRequest, key: str) -> HttpResponse:
+    licence = licence_for_user(request.user, key)
+    result = order_process_again(
+        licence=licence, order_ids=_selected_ids(request), actor=request.user.get_username()
+    )
+    _report_action(request, result, _("%(count)s order(s) will be processed again."))
+    return redirect(request.POST.get("next") or f"/dashboard/{key}/errors/")
+
+
+@login_required
+@require_POST
+def orders_ignore(request: HttpRequest, key: str) -> HttpResponse:
+    licence = licence_for_user(request.user, key)
+    result = order_ignore(
+        licence=licence, order_ids=_selected_ids(request), actor=request.user.get_username()
+    )
+    _report_action(request, result, _("%(count)s order(s) ignored."))
+    return redirect(request.POST.get("next") or f"/dashboard/{key}/errors/")
+
+
+@login_required
+@require_POST
+def sync_now(request: HttpRequest, key: str) -> HttpResponse:
+    licence = licence_for_user(request.user, key)
+    enqueue("orders.tasks.licence_catch_up_task", licence.pk)
+    messages.success(request, _("We are asking KMO Shops for new and changed orders now."))
+    return redirect("dashboard-tab", key=key, tab="open")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def ask_us(request: HttpRequest, key: str) -> HttpResponse:
+    licence = licence_for_user(request.user, key)
+    if request.method == "POST":
+        message = request.POST.get("message", "").strip()
+        if message:
+            ticket = ticket_create(
+                licence=licence, user=request.user, kind=Ticket.Kind.QUESTION, message=message
+            )
+            messages.success(
+                request, _("Thank you. Ticket #%(number)s was sent to support.") % {"number": ticket.pk}
+            )
+            return redirect("dashboard-tab", key=key, tab="open")
+        messages.error(request, _("Please write your question."))
+    return render(request, "dashboard/ask.html", _page_context(request, licence))
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def configuration(request: HttpRequest, key: str) -> HttpResponse:
+    licence = licence_for_user(request.user, key)
+    form = ConfigurationForm(request.POST or None, licence=licence)
+    if request.method == "POST" and form.is_valid():
+        configuration_save(licence, form.cleaned_data)
+        messages.success(request, _("The configuration is saved."))
+        return redirect("dashboard-configuration", key=key)
+    return render(request, "dashboard/configuration.html", _page_context(request, licence, form=form))
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def connections(request: HttpRequest, key: str) -> HttpResponse:
+    licence = licence_for_user(request.user, key)
+    form = EfKeyForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            ef_connect(licence, api_key=form.cleaned_data["api_key"])
+        except InstallationError as exc:
+            form.add_error("api_key", str(exc))
+        else:
+            messages.success(request, _("EenvoudigFactureren is connected."))
+            return redirect("dashboard-connections", key=key)
+    return render(request, "dashboard/connections.html", _page_context(request, licence, ef_form=form))

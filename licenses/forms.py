@@ -1,0 +1,116 @@
+"""Forms of the sign-up and the installation / configuration tab."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, time
+from typing import Any
+
+from django import forms
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from .models import AmountsMode, Licence
+
+PAYMENT_STATUSES = [
+    ("PAID", _("Paid")),
+    ("AWAITING_PAYMENT", _("Awaiting payment")),
+    ("PARTIALLY_REFUNDED", _("Partially refunded")),
+    ("CUSTOM_PAYMENT_STATUS_1", _("Custom status 1")),
+    ("CUSTOM_PAYMENT_STATUS_2", _("Custom status 2")),
+    ("CUSTOM_PAYMENT_STATUS_3", _("Custom status 3")),
+]
+TEMPLATE_FIELD = re.compile(r"\{([^{}]*)\}")
+ALLOWED_FIELDS = {"order_number", "shop_invoice_number"}
+
+
+class SignupForm(forms.Form):
+    email = forms.EmailField(label=_("E-mail address"), max_length=254)
+    company_name = forms.CharField(label=_("Company name"), max_length=200)
+    shop_url = forms.URLField(label=_("Shop URL"), max_length=200, assume_scheme="https")
+
+    def clean_company_name(self) -> str:
+        value = self.cleaned_data["company_name"].strip()
+        if any(ord(ch) < 32 for ch in value):
+            raise forms.ValidationError(_("The company name contains invisible control characters."))
+        return value
+
+
+class EfKeyForm(forms.Form):
+    api_key = forms.CharField(
+        label=_("EenvoudigFactureren API key"), max_length=500, widget=forms.PasswordInput(render_value=False)
+    )
+
+
+class ConfigurationForm(forms.Form):
+    processable_statuses = forms.MultipleChoiceField(
+        label=_("Payment statuses that make an order processable"),
+        choices=PAYMENT_STATUSES,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    process_from = forms.DateField(
+        label=_("Process orders created on or after"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+    amounts = forms.ChoiceField(
+        label=_("Amounts on the invoice"),
+        choices=[
+            (AmountsMode.SHOP, _("As the shop's prices (recommended)")),
+            (AmountsMode.INCL, _("Including VAT")),
+            (AmountsMode.EXCL, _("Excluding VAT")),
+        ],
+    )
+    use_order_number = forms.BooleanField(
+        label=_("Use the KMO Shops order number as invoice number"), required=False
+    )
+    reference_template = forms.CharField(
+        label=_("Reference"),
+        max_length=100,
+        help_text=_("Use {order_number} and {shop_invoice_number}, e.g. Order {order_number}"),
+    )
+    ef_layout_id = forms.TypedChoiceField(
+        label=_("EenvoudigFactureren layout"), required=False, coerce=int, empty_value=None
+    )
+    send_invoice_email = forms.BooleanField(
+        label=_("Send the invoice to the customer by e-mail"), required=False
+    )
+    register_payment = forms.BooleanField(
+        label=_("Register the payment on the invoice when the order is paid"), required=False
+    )
+    vies_check = forms.BooleanField(
+        label=_("Check VAT numbers of intra-community orders with VIES"), required=False
+    )
+
+    def __init__(self, *args: Any, licence: Licence, **kwargs: Any) -> None:
+        self.licence = licence
+        if not args and "initial" not in kwargs:
+            kwargs["initial"] = {
+                "processable_statuses": licence.processable_statuses,
+                "process_from": timezone.localdate(licence.process_from)
+                if licence.process_from
+                else timezone.localdate(),
+                "amounts": licence.amounts,
+                "use_order_number": licence.use_order_number,
+                "reference_template": licence.reference_template,
+                "ef_layout_id": licence.ef_layout_id,
+                "send_invoice_email": licence.send_invoice_email,
+                "register_payment": licence.register_payment,
+                "vies_check": licence.vies_check,
+            }
+        super().__init__(*args, **kwargs)
+        layouts = [
+            (str(layout["layout_id"]), layout["name"])
+            for layout in licence.ef_layouts
+            if layout.get("layout_id")
+        ]
+        self.fields["ef_layout_id"].choices = [("", _("EenvoudigFactureren default"))] + layouts
+
+    def clean_reference_template(self) -> str:
+        value = self.cleaned_data["reference_template"].strip()
+        unknown = [name for name in TEMPLATE_FIELD.findall(value) if name not in ALLOWED_FIELDS]
+        if unknown or value.count("{") != value.count("}"):
+            raise forms.ValidationError(_("Only {order_number} and {shop_invoice_number} can be used."))
+        return value
+
+    def clean_process_from(self) -> datetime:
+        day = self.cleaned_data["process_from"]
+        return timezone.make_aware(datetime.combine(day, time.min))

@@ -1,0 +1,215 @@
+"""Sign-up and the installation URL flow: create the licence, connect KMO Shops and EF, save configuration."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.tokens import default_token_generator
+from django.core import signing
+from django.core.mail import send_mail
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
+from django.utils.translation import gettext as _
+
+from connectors.eenvoudigfactureren.client import EfClient
+from connectors.errors import AuthenticationError, ConnectorError
+from connectors.kmoshops.client import KmoShopsClient, oauth_code_exchange
+
+from .models import ConnectionStatus, Licence, LicenceState, MerchantAccess
+
+logger = logging.getLogger(__name__)
+STATE_SALT = "kmoshops-oauth-state"
+STATE_MAX_AGE = 15 * 60
+
+
+class InstallationError(Exception):
+    """Something the merchant must see, in their language."""
+
+
+@dataclass(frozen=True)
+class Signup:
+    licence: Licence
+    new_login: bool
+
+
+def install_url(licence: Licence) -> str:
+    return settings.SITE_URL + reverse("install", args=[licence.install_token])
+
+
+def oauth_redirect_uri() -> str:
+    return settings.SITE_URL + reverse("install-kmoshops-callback")
+
+
+def _signup_email(licence: Licence, user: Any, new_login: bool) -> None:
+    login_url = settings.SITE_URL + reverse("login")
+    lines = [
+        _("Welcome! Your 30-day trial of the KMO Shops → EenvoudigFactureren integration has started."),
+        "",
+        _("Licence key: %(key)s") % {"key": licence.key},
+        "",
+        _("1. Install the integration with this installation URL:"),
+        install_url(licence),
+        "",
+        _("2. Your login for the dashboard (%(url)s):") % {"url": login_url},
+        _("   user name: %(email)s") % {"email": user.email},
+    ]
+    if new_login:
+        uid = urlsafe_base64_encode(force_bytes(user.pk))
+        token = default_token_generator.make_token(user)
+        link = settings.SITE_URL + reverse("password_reset_confirm", args=[uid, token])
+        lines.append(_("   choose your password here: %(link)s") % {"link": link})
+    else:
+        lines.append(_("   password: the one you already use; this licence is added to your dropdown."))
+    send_mail(
+        _("Your installation URL for KMO Shops → EenvoudigFactureren"),
+        "\n".join(lines),
+        settings.DEFAULT_FROM_EMAIL,
+        [user.email],
+    )
+
+
+def licence_signup(*, email: str, company_name: str, shop_url: str) -> Signup:
+    """Create the licence and the login (or add it to the existing login), then send one e-mail."""
+    email = email.strip().lower()
+    User = get_user_model()
+    with transaction.atomic():
+        user = User.objects.filter(email__iexact=email).first() or User.objects.filter(username=email).first()
+        new_login = user is None
+        if user is None:
+            user = User.objects.create_user(username=email, email=email, password=secrets.token_urlsafe(24))
+        licence = Licence.objects.create(
+            company_name=company_name.strip(), shop_url=shop_url.strip(), contact_email=email
+        )
+        MerchantAccess.objects.create(user=user, licence=licence)
+        language = translation.get_language()
+
+        def send() -> None:
+            with translation.override(language):
+                _signup_email(licence, user, new_login)
+
+        transaction.on_commit(send)
+    return Signup(licence=licence, new_login=new_login)
+
+
+def licence_by_install_token(token: str) -> Licence | None:
+    if not token or len(token) > 64:
+        return None
+    return Licence.objects.filter(install_token=token).exclude(state=LicenceState.CANCELLED).first()
+
+
+def oauth_state_make(licence: Licence) -> str:
+    """The state carries the installation token, signed: the callback works in any browser session."""
+    return signing.dumps({"t": licence.install_token, "n": secrets.token_hex(4)}, salt=STATE_SALT)
+
+
+def oauth_state_read(state: str) -> Licence:
+    try:
+        data = signing.loads(state, salt=STATE_SALT, max_age=STATE_MAX_AGE)
+    except signing.SignatureExpired as exc:
+        raise InstallationError(
+            _("The KMO Shops authorization took too long; please connect again.")
+        ) from exc
+    except signing.BadSignature as exc:
+        raise InstallationError(
+            _("The answer from KMO Shops could not be verified; please connect again.")
+        ) from exc
+    licence = licence_by_install_token(str(data.get("t", "")))
+    if licence is None:
+        raise InstallationError(_("This installation link is no longer valid."))
+    return licence
+
+
+def _resume(licence: Licence) -> None:
+    from orders.sync import licence_orders_resume
+
+    licence_orders_resume(licence)
+
+
+def shop_connect(licence: Licence, *, code: str) -> None:
+    """Exchange the OAuth code, then read the store profile; only then does the dot turn green."""
+    try:
+        grant = oauth_code_exchange(code=code, redirect_uri=oauth_redirect_uri())
+        profile = KmoShopsClient(store_id=grant.store_id, access_token=grant.access_token).profile()
+    except ConnectorError as exc:
+        Licence.objects.filter(pk=licence.pk).update(
+            shop_status=ConnectionStatus.FAILING if licence.shop_token else ConnectionStatus.NONE,
+            shop_status_reason=exc.message[:500],
+        )
+        raise InstallationError(
+            _("KMO Shops did not accept the connection: %(reason)s") % {"reason": exc.message}
+        ) from exc
+    other = (
+        Licence.objects.filter(store_id=grant.store_id)
+        .exclude(pk=licence.pk)
+        .exclude(state=LicenceState.CANCELLED)
+    )
+    if other.exists():
+        raise InstallationError(
+            _("This KMO Shops store is already connected to licence %(key)s.") % {"key": other.first().key}
+        )
+    licence.store_id = grant.store_id
+    licence.shop_token = grant.access_token
+    licence.shop_profile = profile
+    licence.shop_status = ConnectionStatus.OK
+    licence.shop_status_reason = ""
+    licence.shop_checked_at = timezone.now()
+    if licence.process_from is None:
+        licence.process_from = timezone.now()
+    licence.save()
+    _resume(licence)
+
+
+def ef_connect(licence: Licence, *, api_key: str) -> None:
+    """Verify the key (account, VAT rates, layouts, rights) before the dot turns green; ReConnect replaces it."""
+    api_key = api_key.strip()
+    if not api_key or len(api_key) > 500:
+        raise InstallationError(_("Paste the API key you created in EenvoudigFactureren."))
+    client = EfClient(api_key=api_key)
+    try:
+        account = client.account_current()
+        missing = client.missing_rights()
+        rates = client.tax_rates()
+        layouts = client.layouts() if "Layouts" not in missing else []
+    except AuthenticationError as exc:
+        raise InstallationError(
+            _("EenvoudigFactureren does not accept this API key (%(reason)s).") % {"reason": exc.message}
+        ) from exc
+    except ConnectorError as exc:
+        raise InstallationError(
+            _("EenvoudigFactureren could not be reached: %(reason)s") % {"reason": exc.message}
+        ) from exc
+    if missing:
+        raise InstallationError(
+            _(
+                "This API key lacks access to: %(areas)s. In EenvoudigFactureren, give the key access to Invoices, Customers, Items and Layouts."
+            )
+            % {"areas": ", ".join(missing)}
+        )
+    licence.ef_api_key = api_key
+    licence.ef_account_number = account.number
+    licence.ef_account_name = account.name
+    licence.ef_vat_rates = [str(rate) for rate in rates]
+    licence.ef_layouts = layouts
+    licence.ef_status = ConnectionStatus.OK
+    licence.ef_status_reason = ""
+    licence.ef_checked_at = timezone.now()
+    if licence.ef_layout_id and not any(layout["layout_id"] == licence.ef_layout_id for layout in layouts):
+        licence.ef_layout_id = None
+    licence.save()
+    _resume(licence)
+
+
+def configuration_save(licence: Licence, cleaned: dict[str, Any]) -> None:
+    for name, value in cleaned.items():
+        setattr(licence, name, value)
+    licence.configured_at = timezone.now()
+    licence.save()
+    _resume(licence)

@@ -1,0 +1,132 @@
+"""Public pages (integrations, sign-up) and the installation URL wizard."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from connectors.kmoshops.client import oauth_authorize_url
+
+from . import throttle
+from .forms import ConfigurationForm, EfKeyForm, SignupForm
+from .installation import (
+    InstallationError,
+    configuration_save,
+    ef_connect,
+    licence_by_install_token,
+    licence_signup,
+    oauth_redirect_uri,
+    oauth_state_make,
+    oauth_state_read,
+    shop_connect,
+)
+from .models import Licence
+
+
+@require_GET
+def integrations(request: HttpRequest) -> HttpResponse:
+    return render(request, "licenses/integrations.html")
+
+
+@require_http_methods(["GET", "POST"])
+def signup(request: HttpRequest) -> HttpResponse:
+    form = SignupForm(request.POST or None)
+    if request.method == "POST":
+        key = f"signup:{throttle.client_address(request)}"
+        if throttle.hits(key) >= settings.SIGNUP_RATE_PER_HOUR:
+            form.add_error(None, _("Too many sign-ups from your address; please try again in an hour."))
+            return render(request, "licenses/signup.html", {"form": form}, status=429)
+        if form.is_valid():
+            throttle.hit(key, 3600)
+            licence_signup(**form.cleaned_data)
+            return render(request, "licenses/signup_done.html", {"email": form.cleaned_data["email"]})
+    return render(request, "licenses/signup.html", {"form": form})
+
+
+def _licence_or_404(token: str) -> Licence:
+    licence = licence_by_install_token(token)
+    if licence is None:
+        raise Http404("unknown installation link")
+    return licence
+
+
+def install_context(licence: Licence, **extra: object) -> dict[str, object]:
+    return {
+        "licence": licence,
+        "install_token": licence.install_token,
+        "ef_form": EfKeyForm(),
+        "config_form": ConfigurationForm(licence=licence),
+        **extra,
+    }
+
+
+@require_GET
+def install(request: HttpRequest, token: str) -> HttpResponse:
+    licence = _licence_or_404(token)
+    return render(request, "licenses/install.html", install_context(licence))
+
+
+@require_POST
+def install_kmoshops_connect(request: HttpRequest, token: str) -> HttpResponse:
+    licence = _licence_or_404(token)
+    url = oauth_authorize_url(redirect_uri=oauth_redirect_uri(), state=oauth_state_make(licence))
+    return HttpResponseRedirect(url)
+
+
+@require_GET
+def install_kmoshops_callback(request: HttpRequest) -> HttpResponse:
+    try:
+        licence = oauth_state_read(request.GET.get("state", ""))
+    except InstallationError as exc:
+        return render(request, "licenses/install_problem.html", {"message": str(exc)}, status=400)
+    back = reverse("install", args=[licence.install_token])
+    if request.GET.get("error"):
+        messages.error(
+            request,
+            _("You did not give access in KMO Shops, so nothing was connected. Press Connect to try again."),
+        )
+        return redirect(back)
+    code = request.GET.get("code", "")
+    if not code:
+        messages.error(request, _("KMO Shops sent no authorization code; please connect again."))
+        return redirect(back)
+    try:
+        shop_connect(licence, code=code)
+    except InstallationError as exc:
+        messages.error(request, str(exc))
+        return redirect(back)
+    messages.success(request, _("KMO Shops is connected."))
+    return redirect(back)
+
+
+@require_POST
+def install_ef_connect(request: HttpRequest, token: str) -> HttpResponse:
+    licence = _licence_or_404(token)
+    form = EfKeyForm(request.POST)
+    if form.is_valid():
+        try:
+            ef_connect(licence, api_key=form.cleaned_data["api_key"])
+        except InstallationError as exc:
+            form.add_error("api_key", str(exc))
+        else:
+            messages.success(request, _("EenvoudigFactureren is connected."))
+            return redirect("install", token=token)
+    return render(
+        request, "licenses/install.html", install_context(licence, ef_form=form, ef_open=True), status=400
+    )
+
+
+@require_POST
+def install_configuration(request: HttpRequest, token: str) -> HttpResponse:
+    licence = _licence_or_404(token)
+    form = ConfigurationForm(request.POST, licence=licence)
+    if form.is_valid():
+        configuration_save(licence, form.cleaned_data)
+        messages.success(request, _("The configuration is saved."))
+        return redirect("install", token=token)
+    return render(request, "licenses/install.html", install_context(licence, config_form=form), status=400)

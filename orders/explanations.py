@@ -1,0 +1,86 @@
+""" "More info" for every error code: what happened and how the merchant fixes it."""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext_lazy as _
+
+EXPLANATIONS = {
+    "TOTAL_MISMATCH": (
+        _("The order total does not add up"),
+        _(
+            "The total the customer paid differs from the sum of the order lines, minus discounts, plus shipping and fees. This happens when an amount was typed into the order total in the shop's admin."
+        ),
+        _(
+            "Correct the order in KMO Shops (use a discount instead of editing the total), or create the invoice by hand in EenvoudigFactureren and press Ignore."
+        ),
+    ),
+    "VAT_NUMBER_MISSING": (
+        _("VAT number missing"),
+        _(
+            "This business order from another EU country has no VAT charged, which is only allowed with the customer's VAT number."
+        ),
+        _("Add the customer's VAT number to the order in KMO Shops, then press Process."),
+    ),
+    "VAT_NUMBER_INVALID": (
+        _("VAT number not valid"),
+        _(
+            "The VAT number has the wrong country code, format or check digits, or VIES says it is not registered."
+        ),
+        _("Ask the customer for the right VAT number, correct it in KMO Shops, then press Process."),
+    ),
+    "VAT_RATE_UNKNOWN": (
+        _("VAT rate not in EenvoudigFactureren"),
+        _(
+            "An order line or the shipping uses a VAT percentage that your EenvoudigFactureren account does not have."
+        ),
+        _(
+            "Add the VAT rate in EenvoudigFactureren (Settings → VAT), press ReConnect under Connections so we read the rates again, then press Process."
+        ),
+    ),
+    "EMAIL_MISSING": (
+        _("No customer e-mail address"),
+        _("Customers are matched in EenvoudigFactureren by e-mail address, and this order has none."),
+        _(
+            "Add the customer's e-mail address to the order in KMO Shops; the order is then processed again by itself."
+        ),
+    ),
+    "CURRENCY_UNSUPPORTED": (
+        _("Currency not supported"),
+        _("Only orders in euro can be invoiced through this integration."),
+        _("Switch the shop's currency to EUR, or invoice this order by hand and press Ignore."),
+    ),
+    "NO_LINES": (
+        _("Order without lines"),
+        _("The order contains no products, so there is nothing to invoice."),
+        _("Check the order in KMO Shops; press Ignore if it needs no invoice."),
+    ),
+    "EF_REJECTED": (
+        _("EenvoudigFactureren refused the invoice"),
+        _(
+            "EenvoudigFactureren checked the customer or invoice and refused it. Its own message is shown below."
+        ),
+        _(
+            "Fix what the message names (in KMO Shops or in EenvoudigFactureren), then press Process. Use Report problem if the message is unclear."
+        ),
+    ),
+    "EF_UNREACHABLE": (
+        _("EenvoudigFactureren could not be reached"),
+        _("EenvoudigFactureren did not answer, or was busy, for every attempt we made over several hours."),
+        _("Press Process to try again. If it keeps failing, use Report problem."),
+    ),
+    "SHOP_UNREACHABLE": (
+        _("The order could not be read from KMO Shops"),
+        _("KMO Shops did not answer for every attempt we made to read this order."),
+        _(
+            "Press Process to try again. If it keeps failing, check the KMO Shops connection under Connections."
+        ),
+    ),
+}
+
+
+def explanation(code: str) -> dict[str, str] | None:
+    entry = EXPLANATIONS.get(code)
+    if entry is None:
+        return None
+    title, meaning, fix = entry
+    return {"title": str(title), "meaning": str(meaning), "fix": str(fix)}
