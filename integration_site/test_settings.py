@@ -11,6 +11,7 @@ os.environ.setdefault("Q_SYNC", "true")
 os.environ.setdefault("KMOSHOPS_CLIENT_ID", "test-client-id")
 os.environ.setdefault("KMOSHOPS_CLIENT_SECRET", "test_client_secret_abc123")
 os.environ.setdefault("LOG_LEVEL", "WARNING")
+os.environ.setdefault("STATIC_MANIFEST", "false")  # no collectstatic before tests
 
 from .settings import *  # noqa: E402,F403
 

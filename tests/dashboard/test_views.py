@@ -1,0 +1,301 @@
+"""Dashboard pages and actions, with two merchants in every test: the owner and charlie."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import timedelta
+
+import pytest
+from django.core import mail
+from django.urls import reverse
+from django.utils import timezone
+
+from dashboard.models import Ticket
+from licenses.models import MerchantAccess
+from orders.models import OrderState
+from tests.factories import licence_for, login, order_for
+
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture
+def owner(db):
+    user = login("owner@shop.example")
+    licence = licence_for(user)
+    orders = {
+        "handled": order_for(licence, OrderState.HANDLED, customer_name="Lotte Claes"),
+        "error": order_for(licence, OrderState.ERROR),
+        "open": order_for(licence, OrderState.OPEN),
+    }
+    return user, licence, orders
+
+
+@pytest.fixture
+def charlie(db):
+    user = login("charlie@other.example")
+    licence = licence_for(user)
+    return user, licence, {"error": order_for(licence, OrderState.ERROR)}
+
+
+def logged_in(client, user):
+    client.force_login(user)
+    return client
+
+
+def key_urls(key: str) -> list[tuple[str, str]]:
+    return [
+        ("get", reverse("dashboard-tab", args=[key, "open"])),
+        ("get", reverse("dashboard-tab", args=[key, "report"])),
+        ("get", reverse("dashboard-tab", args=[key, "errors"])),
+        ("get", reverse("dashboard-report-csv", args=[key])),
+        ("get", reverse("dashboard-ask", args=[key])),
+        ("post", reverse("dashboard-ask", args=[key])),
+        ("get", reverse("dashboard-configuration", args=[key])),
+        ("post", reverse("dashboard-configuration", args=[key])),
+        ("get", reverse("dashboard-connections", args=[key])),
+        ("post", reverse("dashboard-connections", args=[key])),
+        ("post", reverse("dashboard-process", args=[key])),
+        ("post", reverse("dashboard-ignore", args=[key])),
+        ("post", reverse("dashboard-sync", args=[key])),
+    ]
+
+
+def order_urls(key: str, pk: int) -> list[tuple[str, str]]:
+    return [
+        ("get", reverse("dashboard-order", args=[key, pk])),
+        ("post", reverse("dashboard-report-problem", args=[key, pk])),
+    ]
+
+
+def test_every_licence_url_is_404_for_another_merchant(client, owner, charlie):
+    _, licence, orders = owner
+    logged_in(client, charlie[0])
+    for method, url in key_urls(licence.key) + order_urls(licence.key, orders["error"].pk):
+        response = getattr(client, method)(url, {"message": "x", "orders": [orders["error"].pk]})
+        assert response.status_code == 404, (method, url)
+
+
+def test_another_merchants_order_is_404_under_ones_own_licence(client, owner, charlie):
+    _, licence, orders = owner
+    charlie_user, charlie_licence, _ = charlie
+    logged_in(client, charlie_user)
+    for method, url in order_urls(charlie_licence.key, orders["error"].pk):
+        assert getattr(client, method)(url, {"message": "x"}).status_code == 404
+
+
+def test_actions_with_another_merchants_order_ids_change_nothing(client, owner, charlie):
+    _, licence, orders = owner
+    charlie_user, charlie_licence, _ = charlie
+    logged_in(client, charlie_user)
+    for name in ("dashboard-process", "dashboard-ignore"):
+        client.post(
+            reverse(name, args=[charlie_licence.key]), {"orders": [orders["error"].pk, orders["open"].pk]}
+        )
+    orders["error"].refresh_from_db()
+    orders["open"].refresh_from_db()
+    assert orders["error"].state == OrderState.ERROR and orders["open"].state == OrderState.OPEN
+    assert not Ticket.objects.exists()
+
+
+def test_pages_need_a_login(client, owner):
+    _, licence, orders = owner
+    for method, url in key_urls(licence.key) + order_urls(licence.key, orders["error"].pk):
+        response = getattr(client, method)(url)
+        assert response.status_code == 302 and reverse("login") in response["Location"]
+
+
+def test_home_goes_to_the_first_licence(client, owner):
+    user, licence, _ = owner
+    response = logged_in(client, user).get(reverse("dashboard-home"))
+    assert response["Location"] == reverse("dashboard-tab", args=[licence.key, "open"])
+
+
+def test_tabs_show_the_right_orders(client, owner, charlie):
+    user, licence, orders = owner
+    logged_in(client, user)
+    report = client.get(reverse("dashboard-tab", args=[licence.key, "report"])).content.decode()
+    assert orders["handled"].ef_invoice_number in report
+    assert orders["error"].order_number not in report
+    errors = client.get(reverse("dashboard-tab", args=[licence.key, "errors"])).content.decode()
+    assert "TOTAL_MISMATCH" in errors and orders["error"].order_number in errors
+    assert charlie[2]["error"].order_number not in errors
+    open_tab = client.get(reverse("dashboard-tab", args=[licence.key, "open"])).content.decode()
+    assert "Waiting for PAID, now AWAITING_PAYMENT." in open_tab
+
+
+def test_header_shows_key_state_days_left_and_dots(client, owner):
+    user, licence, _ = owner
+    page = logged_in(client, user).get(reverse("dashboard-tab", args=[licence.key, "open"])).content.decode()
+    assert licence.key in page
+    assert "29 days left" in page or "30 days left" in page
+    assert 'id="dot-shop"><span class="dot ok">' in page
+    assert 'id="dot-ef"><span class="dot ok">' in page
+
+
+def test_period_defaults_to_this_month_and_can_be_changed(client, owner):
+    user, licence, _ = owner
+    old = order_for(licence, OrderState.HANDLED, handled_at=timezone.now() - timedelta(days=70))
+    logged_in(client, user)
+    url = reverse("dashboard-tab", args=[licence.key, "report"])
+    assert old.order_number not in client.get(url).content.decode()
+    earlier = (timezone.localdate() - timedelta(days=75)).isoformat()
+    assert old.order_number in client.get(url, {"from": earlier}).content.decode()
+
+
+def test_search_by_customer(client, owner):
+    user, licence, orders = owner
+    page = (
+        logged_in(client, user)
+        .get(reverse("dashboard-tab", args=[licence.key, "report"]), {"q": "lotte"})
+        .content.decode()
+    )
+    assert orders["handled"].order_number in page
+    page = client.get(
+        reverse("dashboard-tab", args=[licence.key, "report"]), {"q": "nobody"}
+    ).content.decode()
+    assert orders["handled"].order_number not in page
+
+
+def test_report_pages_by_fifty(client, owner):
+    user, licence, _ = owner
+    for _ in range(55):
+        order_for(licence, OrderState.HANDLED)
+    page = (
+        logged_in(client, user).get(reverse("dashboard-tab", args=[licence.key, "report"])).content.decode()
+    )
+    assert "Page 1 of 2" in page
+
+
+def test_csv_export_of_report(client, owner):
+    user, licence, orders = owner
+    order_for(licence, OrderState.HANDLED, customer_name='=HYPERLINK("http://evil")')
+    response = logged_in(client, user).get(reverse("dashboard-report-csv", args=[licence.key]))
+    rows = list(csv.reader(io.StringIO(response.content.decode())))
+    assert rows[0][0] == "order"
+    numbers = {row[8] for row in rows[1:]}
+    assert orders["handled"].ef_invoice_number in numbers
+    assert all(not row[2].startswith("=") for row in rows[1:])
+    assert orders["error"].order_number not in {row[0] for row in rows}
+
+
+def test_more_info_explains_and_shows_the_timeline(client, owner):
+    user, licence, orders = owner
+    page = (
+        logged_in(client, user)
+        .get(reverse("dashboard-order", args=[licence.key, orders["error"].pk]))
+        .content.decode()
+    )
+    assert "The order total does not add up" in page
+    assert "How to fix it" in page
+    assert "order.created received" in page
+
+
+def test_report_problem_makes_a_ticket_without_secrets(client, owner, django_capture_on_commit_callbacks):
+    user, licence, orders = owner
+    with django_capture_on_commit_callbacks(execute=True):
+        logged_in(client, user).post(
+            reverse("dashboard-report-problem", args=[licence.key, orders["error"].pk]), {"message": "help"}
+        )
+    ticket = Ticket.objects.get()
+    assert ticket.order == orders["error"] and ticket.kind == "problem"
+    text = json.dumps(ticket.context)
+    assert "TOTAL_MISMATCH" in text and "timeline" in text and "configuration" in text
+    assert licence.ef_api_key not in text and licence.shop_token not in text
+    assert mail.outbox and licence.key in mail.outbox[0].subject
+    assert licence.ef_api_key not in mail.outbox[0].body
+
+
+def test_process_is_refused_for_invoiced_orders_and_queues_errors(client, owner):
+    user, licence, orders = owner
+    logged_in(client, user)
+    response = client.post(
+        reverse("dashboard-process", args=[licence.key]),
+        {"orders": [orders["handled"].pk, orders["error"].pk]},
+        follow=True,
+    )
+    page = response.content.decode()
+    assert "already invoiced" in page
+    orders["handled"].refresh_from_db()
+    orders["error"].refresh_from_db()
+    assert orders["handled"].state == OrderState.HANDLED
+    assert orders["error"].state == OrderState.QUEUED
+
+
+def test_ignore_several(client, owner):
+    user, licence, orders = owner
+    logged_in(client, user).post(
+        reverse("dashboard-ignore", args=[licence.key]), {"orders": [orders["error"].pk, orders["open"].pk]}
+    )
+    orders["error"].refresh_from_db()
+    assert orders["error"].state == OrderState.IGNORED
+
+
+def test_ask_us_makes_a_ticket(client, owner):
+    user, licence, _ = owner
+    logged_in(client, user).post(reverse("dashboard-ask", args=[licence.key]), {"message": "How do I …?"})
+    assert Ticket.objects.get().kind == "question"
+
+
+def test_configuration_is_validated_and_saved(client, owner):
+    user, licence, _ = owner
+    logged_in(client, user)
+    url = reverse("dashboard-configuration", args=[licence.key])
+    data = {
+        "processable_statuses": ["PAID"],
+        "process_from": "2026-01-01",
+        "amounts": "excl",
+        "reference_template": "Order {order_number}",
+        "ef_layout_id": "8002",
+        "send_invoice_email": "on",
+        "vies_check": "on",
+    }
+    assert client.post(url, {**data, "reference_template": "Order {password}"}).status_code == 200
+    licence.refresh_from_db()
+    assert licence.reference_template == "{order_number}"
+    assert client.post(url, data).status_code == 302
+    licence.refresh_from_db()
+    assert (
+        licence.amounts,
+        licence.reference_template,
+        licence.ef_layout_id,
+        licence.send_invoice_email,
+    ) == ("excl", "Order {order_number}", 8002, True)
+    assert (
+        client.post(url, {**data, "ef_layout_id": "9999"}).status_code == 200
+    )  # not one of the account's layouts
+
+
+def test_connections_never_show_a_secret_in_full(client, owner):
+    user, licence, _ = owner
+    page = logged_in(client, user).get(reverse("dashboard-connections", args=[licence.key])).content.decode()
+    assert licence.ef_api_key not in page and licence.shop_token not in page
+    assert licence.ef_api_key[-4:] in page
+
+
+def test_dropdown_lists_only_visible_licences_and_a_hidden_one_is_404(client, owner):
+    user, licence, _ = owner
+    second = licence_for(user, company_name="Tweede winkel")
+    old = licence_for(user, company_name="Oude winkel")
+    MerchantAccess.objects.filter(licence=old).update(hidden=True)
+    logged_in(client, user)
+    page = client.get(reverse("dashboard-tab", args=[licence.key, "open"])).content.decode()
+    assert second.key in page and old.key not in page
+    assert client.get(reverse("dashboard-tab", args=[old.key, "open"])).status_code == 404
+
+
+def test_failed_logins_are_throttled(client, owner, settings):
+    user, _, _ = owner
+    url = reverse("login")
+    for _ in range(settings.LOGIN_FAILURES_ALLOWED):
+        assert client.post(url, {"username": user.username, "password": "wrong"}).status_code == 200
+    response = client.post(url, {"username": user.username, "password": PASSWORD})
+    assert response.status_code == 429
+    assert "Too many failed attempts" in response.content.decode()
+
+
+def test_login_works(client, owner):
+    user, _, _ = owner
+    response = client.post(reverse("login"), {"username": user.username, "password": PASSWORD})
+    assert response.status_code == 302

@@ -1,0 +1,202 @@
+"""Sign-up, the installation URL wizard (OAuth with the sandbox shop, EF key popup, configuration)."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import requests
+from django.contrib.auth import get_user_model
+from django.core import mail
+from django.urls import reverse
+
+from licenses.installation import oauth_state_make
+from licenses.models import ConnectionStatus, Licence, MerchantAccess
+from tests.conftest import control, order_fixture
+from tests.factories import login
+
+pytestmark = pytest.mark.django_db
+
+
+def signup(client, email="nieuw@winkel.example", company="Nieuwe Winkel BV", shop="https://winkel.example"):
+    return client.post(reverse("signup"), {"email": email, "company_name": company, "shop_url": shop})
+
+
+def test_integrations_page_offers_the_trial(client):
+    page = client.get("/").content.decode()
+    assert "KMO Shops ↔ EenvoudigFactureren" in page and reverse("signup") in page
+
+
+def test_signup_creates_licence_login_and_sends_one_email(client, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = signup(client)
+    assert response.status_code == 200 and "nieuw@winkel.example" in response.content.decode()
+    licence = Licence.objects.get()
+    assert licence.state == "trial" and 29 <= licence.trial_days_left <= 30
+    user = get_user_model().objects.get(email="nieuw@winkel.example")
+    assert MerchantAccess.objects.filter(user=user, licence=licence).exists()
+    [message] = mail.outbox
+    assert f"/install/{licence.install_token}/" in message.body
+    assert licence.key in message.body
+    assert re.search(r"/password/set/[^/]+/[^/]+/", message.body)
+
+
+def test_signing_up_again_adds_the_licence_to_the_same_login(client, django_capture_on_commit_callbacks):
+    existing = login("Winkelier@Example.be")
+    with django_capture_on_commit_callbacks(execute=True):
+        signup(client, email="winkelier@example.be")
+    assert get_user_model().objects.count() == 1
+    assert MerchantAccess.objects.get().user == existing
+    assert "password: the one you already use" in mail.outbox[0].body
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"email": "not-an-email", "company_name": "X", "shop_url": "https://x.example"},
+        {"email": "a@b.example", "company_name": "", "shop_url": "https://x.example"},
+        {"email": "a@b.example", "company_name": "X", "shop_url": "javascript:alert(1)"},
+        {"email": "a@b.example", "company_name": "X\x00Y", "shop_url": "https://x.example"},
+    ],
+)
+def test_bad_signup_input_gets_clear_errors_and_creates_nothing(client, data):
+    response = client.post(reverse("signup"), data)
+    assert response.status_code == 200
+    assert 'class="errorlist' in response.content.decode()
+    assert not Licence.objects.exists()
+
+
+def test_signup_is_rate_limited(client, settings):
+    settings.SIGNUP_RATE_PER_HOUR = 2
+    signup(client, email="a1@x.example")
+    signup(client, email="a2@x.example")
+    response = signup(client, email="a3@x.example")
+    assert response.status_code == 429
+    assert Licence.objects.count() == 2
+
+
+def test_an_unknown_installation_link_is_404(client):
+    assert client.get(reverse("install", args=["nope"])).status_code == 404
+
+
+def test_the_installation_link_works_whatever_login_is_open(client):
+    someone_else = login("other@merchant.example")
+    client.force_login(someone_else)
+    licence = Licence.objects.create(company_name="Mine")
+    page = client.get(reverse("install", args=[licence.install_token])).content.decode()
+    assert licence.key in page and 'id="connect-shop"' in page
+
+
+def sandbox_store(sandboxes, case=None):
+    case = case or order_fixture("a01")
+    return control(sandboxes.kmoshops.url, "stores", {"profile": case["store_profile"]})["store_id"]
+
+
+def authorize(client, licence, decision, store_id):
+    response = client.post(reverse("install-kmoshops", args=[licence.install_token]))
+    assert response.status_code == 302
+    url = response["Location"]
+    assert "state=" in url and "response_type=code" in url
+    answer = requests.get(f"{url}&auto={decision}&store_id={store_id}", allow_redirects=False, timeout=5)
+    callback = urlsplit(answer.headers["Location"])
+    assert callback.path == reverse("install-kmoshops-callback")
+    return client.get(callback.path, parse_qs(callback.query), follow=True)
+
+
+def test_connect_kmoshops_through_oauth_turns_the_dot_green(client, sandboxes):
+    licence = Licence.objects.create(company_name="Mine")
+    store_id = sandbox_store(sandboxes)
+    page = authorize(client, licence, "approve", store_id).content.decode()
+    licence.refresh_from_db()
+    assert licence.store_id == store_id
+    assert licence.shop_status == ConnectionStatus.OK
+    assert licence.shop_profile["formatsAndUnits"]["timezone"] == "Europe/Brussels"
+    assert licence.process_from is not None
+    assert "KMO Shops is connected." in page
+    assert licence.shop_token not in page
+
+
+def test_refusing_in_kmoshops_shows_a_clear_message(client, sandboxes):
+    licence = Licence.objects.create(company_name="Mine")
+    page = authorize(client, licence, "deny", sandbox_store(sandboxes)).content.decode()
+    assert "You did not give access in KMO Shops" in page
+    licence.refresh_from_db()
+    assert licence.shop_status == ConnectionStatus.NONE
+
+
+def test_a_forged_state_is_refused(client, sandboxes):
+    response = client.get(reverse("install-kmoshops-callback"), {"code": "x", "state": "forged"})
+    assert response.status_code == 400
+    assert "could not be verified" in response.content.decode()
+
+
+def test_a_store_already_connected_to_another_licence_is_refused(client, sandboxes):
+    store_id = sandbox_store(sandboxes)
+    Licence.objects.create(company_name="First", store_id=store_id)
+    second = Licence.objects.create(company_name="Second")
+    page = authorize(client, second, "approve", store_id).content.decode()
+    assert "already connected" in page
+    second.refresh_from_db()
+    assert second.store_id is None
+
+
+def test_ef_key_is_verified_before_the_dot_turns_green(client, sandboxes):
+    licence = Licence.objects.create(company_name="Mine")
+    url = reverse("install-ef", args=[licence.install_token])
+    bad = client.post(url, {"api_key": "wrong-key"})
+    assert bad.status_code == 400 and "does not accept this API key" in bad.content.decode()
+    control(sandboxes.ef.url, "accounts", {"api_key": "limited", "rights": ["invoices", "clients"]})
+    limited = client.post(url, {"api_key": "limited"})
+    assert "lacks access to: Items, Layouts" in limited.content.decode()
+    control(sandboxes.ef.url, "accounts", {"api_key": "good-key", "name": "Mijn EF", "rates": [21, 6]})
+    assert client.post(url, {"api_key": "good-key"}).status_code == 302
+    licence.refresh_from_db()
+    assert licence.ef_status == ConnectionStatus.OK
+    assert licence.ef_vat_rates == ["0", "6", "21"]
+    assert licence.ef_layouts == [{"layout_id": 8001, "name": "Standaard"}]
+    assert licence.ef_api_key == "good-key"
+
+
+def test_secrets_are_encrypted_at_rest(db):
+    from django.db import connection
+
+    licence = Licence.objects.create(ef_api_key="plain-ef-key-123", shop_token="secret_plain_token")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT ef_api_key, shop_token FROM licenses_licence WHERE id = %s", [licence.pk])
+        ef_value, shop_value = cursor.fetchone()
+    assert ef_value.startswith("fernet:") and "plain-ef-key-123" not in ef_value
+    assert shop_value.startswith("fernet:") and "secret_plain_token" not in shop_value
+    assert Licence.objects.get(pk=licence.pk).ef_api_key == "plain-ef-key-123"
+
+
+def test_configuration_completes_the_installation(client, sandboxes):
+    licence = Licence.objects.create(
+        company_name="Mine",
+        shop_status=ConnectionStatus.OK,
+        ef_status=ConnectionStatus.OK,
+        ef_layouts=[{"layout_id": 8001, "name": "S"}],
+    )
+    url = reverse("install-configuration", args=[licence.install_token])
+    response = client.post(
+        url,
+        {
+            "processable_statuses": ["PAID"],
+            "process_from": "2026-11-01",
+            "amounts": "shop",
+            "reference_template": "{order_number}",
+            "vies_check": "on",
+        },
+        follow=True,
+    )
+    assert 'id="install-complete"' in response.content.decode()
+    licence.refresh_from_db()
+    assert licence.installation_complete
+
+
+def test_oauth_state_is_tied_to_the_licence(db):
+    a, b = Licence.objects.create(), Licence.objects.create()
+    from licenses.installation import oauth_state_read
+
+    assert oauth_state_read(oauth_state_make(a)) == a
+    assert oauth_state_read(oauth_state_make(b)) == b

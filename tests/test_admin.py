@@ -1,0 +1,100 @@
+"""Staff work in the Django admin: search, licence actions (logged), orders with timeline, no secrets."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.contrib.admin.models import LogEntry
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+
+from licenses.models import Licence, LicenceState
+from orders.models import OrderState
+from tests.factories import licence_for, login, order_for
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def staff_client(client):
+    staff = get_user_model().objects.create_superuser("staff", "staff@support.example", "pw")
+    client.force_login(staff)
+    return client
+
+
+@pytest.fixture
+def licence():
+    return licence_for(login("merchant@shop.example"), company_name="Koffie BV")
+
+
+@pytest.mark.parametrize("term", ["key", "email", "store"])
+def test_licences_can_be_found_by_key_email_or_store(staff_client, licence, term):
+    query = {"key": licence.key, "email": "merchant@shop.example", "store": str(licence.store_id)}[term]
+    page = staff_client.get("/admin/licenses/licence/", {"q": query}).content.decode()
+    assert licence.key in page
+
+
+def test_licence_page_never_shows_secrets(staff_client, licence):
+    page = staff_client.get(f"/admin/licenses/licence/{licence.pk}/change/").content.decode()
+    assert licence.ef_api_key not in page and licence.shop_token not in page
+    assert licence.ef_api_key[-4:] in page
+
+
+def test_activate_is_logged_and_resumes_held_orders(staff_client, licence):
+    Licence.objects.filter(pk=licence.pk).update(trial_ends_at=timezone.now() - timedelta(days=1))
+    held = order_for(
+        licence, OrderState.OPEN, wait_code="licence", state_reason="Held: the licence is expired"
+    )
+    response = staff_client.post(
+        "/admin/licenses/licence/",
+        {"action": "activate_one_year", "_selected_action": [licence.pk]},
+        follow=True,
+    )
+    assert response.status_code == 200
+    licence.refresh_from_db()
+    assert licence.state == LicenceState.ACTIVE and licence.paid_until > timezone.now() + timedelta(days=360)
+    assert LogEntry.objects.filter(object_id=str(licence.pk), change_message__startswith="Activated").exists()
+    held.refresh_from_db()
+    assert held.state == OrderState.QUEUED
+
+
+def test_cancel_and_extend_are_logged(staff_client, licence):
+    staff_client.post(
+        "/admin/licenses/licence/", {"action": "extend_thirty_days", "_selected_action": [licence.pk]}
+    )
+    staff_client.post("/admin/licenses/licence/", {"action": "cancel", "_selected_action": [licence.pk]})
+    licence.refresh_from_db()
+    assert licence.state == LicenceState.CANCELLED
+    assert LogEntry.objects.filter(object_id=str(licence.pk)).count() == 2
+
+
+def test_order_page_shows_timeline_and_raw_snapshot(staff_client, licence):
+    order = order_for(licence, OrderState.ERROR)
+    page = staff_client.get(f"/admin/orders/order/{order.pk}/change/").content.decode()
+    assert "order.created received" in page and order.order_number in page and "snapshot" in page
+
+
+def test_staff_can_hide_an_old_licence_from_a_merchants_dropdown(staff_client, licence):
+    from licenses.models import MerchantAccess
+
+    access = MerchantAccess.objects.get(licence=licence)
+    page = staff_client.get("/admin/licenses/merchantaccess/").content.decode()
+    assert licence.key in page
+    access.hidden = True
+    access.save()
+    assert not Licence.objects.filter(access__user=access.user, access__hidden=False).exists()
+
+
+def test_process_again_from_admin_refuses_invoiced_orders(staff_client, licence):
+    invoiced = order_for(licence, OrderState.HANDLED)
+    failed = order_for(licence, OrderState.ERROR)
+    response = staff_client.post(
+        "/admin/orders/order/",
+        {"action": "process_again", "_selected_action": [invoiced.pk, failed.pk]},
+        follow=True,
+    )
+    assert "already invoiced" in response.content.decode()
+    failed.refresh_from_db()
+    assert failed.state == OrderState.QUEUED
+    assert LogEntry.objects.filter(object_id=str(failed.pk)).exists()
