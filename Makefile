@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench clean messages
 
 # Reinstall only when a requirements file changed since the last install.
 $(STAMP): requirements.txt requirements-dev.txt
@@ -29,6 +29,11 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/run_all.py
+
+# After changing texts: refresh the .po files, translate the new entries, then compile the .mo files.
+messages: $(STAMP)
+	DEBUG=true $(BIN)/python manage.py makemessages -l nl -l fr --ignore ".venv/*" --ignore "tests/*" --ignore "connectors/*" --no-obsolete
+	DEBUG=true $(BIN)/python manage.py compilemessages --ignore ".venv/*"
 
 clean:
 	rm -rf $(VENV) db.sqlite3* staticfiles .pytest_cache .ruff_cache

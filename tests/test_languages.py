@@ -1,0 +1,63 @@
+"""Every merchant-facing page speaks Dutch, French and English: chosen by the browser, with a switch."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from orders.models import OrderState
+from tests.factories import licence_for, login, order_for
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.mark.parametrize(
+    ("language", "text"),
+    [("nl", "Start 30 dagen gratis"), ("fr", "Essai gratuit de 30 jours"), ("en", "Start 30-day trial")],
+)
+def test_the_browser_language_is_used(client, language, text):
+    page = client.get("/", HTTP_ACCEPT_LANGUAGE=language).content.decode()
+    assert text in page
+    assert f'<html lang="{language}">' in page
+
+
+def test_the_switch_changes_the_language(client):
+    client.post(reverse("set_language"), {"language": "fr", "next": "/"})
+    assert "Essai gratuit de 30 jours" in client.get("/", HTTP_ACCEPT_LANGUAGE="nl").content.decode()
+
+
+@pytest.mark.parametrize(
+    ("language", "texts"),
+    [
+        ("nl", ["Fouten", "Meer info", "Het totaal van de bestelling klopt niet", "Zo lost u het op:"]),
+        (
+            "fr",
+            ["Erreurs", "Plus d'infos", "Le total de la commande ne correspond pas", "Comment résoudre :"],
+        ),
+    ],
+)
+def test_dashboard_and_more_info_are_translated(client, language, texts):
+    user = login(f"{language}@shop.example")
+    licence = licence_for(user)
+    order = order_for(licence, OrderState.ERROR)
+    client.force_login(user)
+    tab = client.get(
+        reverse("dashboard-tab", args=[licence.key, "errors"]), HTTP_ACCEPT_LANGUAGE=language
+    ).content.decode()
+    detail = client.get(
+        reverse("dashboard-order", args=[licence.key, order.pk]), HTTP_ACCEPT_LANGUAGE=language
+    ).content.decode()
+    for text in texts:
+        assert text in tab + detail, text
+
+
+def test_the_signup_email_is_in_the_merchants_language(client, django_capture_on_commit_callbacks):
+    from django.core import mail
+
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(
+            reverse("signup"),
+            {"email": "fr@shop.example", "company_name": "Boutique", "shop_url": "https://b.example"},
+            HTTP_ACCEPT_LANGUAGE="fr",
+        )
+    assert "Votre URL d'installation" in mail.outbox[0].subject
