@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from .encryption import EncryptedTextField, mask
 
@@ -29,22 +30,22 @@ def trial_end() -> datetime:
 
 
 class LicenceState(models.TextChoices):
-    TRIAL = "trial", "Trial"
-    ACTIVE = "active", "Active"
-    EXPIRED = "expired", "Expired"
-    CANCELLED = "cancelled", "Cancelled"
+    TRIAL = "trial", _("Trial")
+    ACTIVE = "active", _("Active")
+    EXPIRED = "expired", _("Expired")
+    CANCELLED = "cancelled", _("Cancelled")
 
 
 class ConnectionStatus(models.TextChoices):
-    NONE = "none", "Not connected"
-    OK = "ok", "Connected"
-    FAILING = "failing", "Failing"
+    NONE = "none", _("Not connected")
+    OK = "ok", _("Connected")
+    FAILING = "failing", _("Failing")
 
 
 class AmountsMode(models.TextChoices):
-    SHOP = "shop", "As the shop's prices"
-    INCL = "incl", "Including VAT"
-    EXCL = "excl", "Excluding VAT"
+    SHOP = "shop", _("As the shop's prices")
+    INCL = "incl", _("Including VAT")
+    EXCL = "excl", _("Excluding VAT")
 
 
 def default_statuses() -> list[str]:

@@ -10,9 +10,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.utils.translation import gettext_noop
+
 from connectors.vies.client import vat_number_format_valid, vat_number_split
 
 from .domain import ZERO, DomainOrder, expected_total, money, rate_key
+from .texts import Text
 
 TOTAL_TOLERANCE = Decimal("0.01")
 
@@ -60,7 +63,10 @@ def vies_country_prefix(country_code: str) -> str:
 
 def check_lines(order: DomainOrder) -> CheckFailure | None:
     if not order.product_lines:
-        return CheckFailure(ErrorCode.NO_LINES, f"Order {order.order_number} has no order lines.")
+        return CheckFailure(
+            ErrorCode.NO_LINES,
+            Text(gettext_noop("Order %(number)s has no order lines."), number=order.order_number),
+        )
     return None
 
 
@@ -68,7 +74,10 @@ def check_currency(order: DomainOrder) -> CheckFailure | None:
     if order.currency.upper() != "EUR":
         return CheckFailure(
             ErrorCode.CURRENCY_UNSUPPORTED,
-            f"The shop's currency is {order.currency}; only EUR can be invoiced.",
+            Text(
+                gettext_noop("The shop's currency is %(currency)s; only EUR can be invoiced."),
+                currency=order.currency,
+            ),
         )
     return None
 
@@ -77,8 +86,13 @@ def check_email(order: DomainOrder) -> CheckFailure | None:
     if not order.customer.email or "@" not in order.customer.email:
         return CheckFailure(
             ErrorCode.EMAIL_MISSING,
-            f"Order {order.order_number} has no customer e-mail address, which is needed to find or create "
-            "the customer in EenvoudigFactureren.",
+            Text(
+                gettext_noop(
+                    "Order %(number)s has no customer e-mail address, which is needed to find or create the "
+                    "customer in EenvoudigFactureren."
+                ),
+                number=order.order_number,
+            ),
         )
     return None
 
@@ -89,8 +103,15 @@ def check_total(order: DomainOrder) -> CheckFailure | None:
     if abs(difference) > TOTAL_TOLERANCE:
         return CheckFailure(
             ErrorCode.TOTAL_MISMATCH,
-            f"The order total is {euro(order.total)}, but lines minus discounts plus shipping and fees add up "
-            f"to {euro(computed)} (difference {euro(difference)}).",
+            Text(
+                gettext_noop(
+                    "The order total is %(total)s, but lines minus discounts plus shipping and fees add up to "
+                    "%(computed)s (difference %(difference)s)."
+                ),
+                total=euro(order.total),
+                computed=euro(computed),
+                difference=euro(difference),
+            ),
         )
     return None
 
@@ -103,21 +124,37 @@ def check_vat_number(order: DomainOrder) -> CheckFailure | None:
     if not raw:
         return CheckFailure(
             ErrorCode.VAT_NUMBER_MISSING,
-            f"Business order from {order.customer.country_code} without VAT charged, but no VAT number was "
-            "given: an intra-community (0 %) invoice needs the customer's VAT number.",
+            Text(
+                gettext_noop(
+                    "Business order from %(country)s without VAT charged, but no VAT number was given: an "
+                    "intra-community (0%%) invoice needs the customer's VAT number."
+                ),
+                country=order.customer.country_code,
+            ),
         )
     prefix, _ = vat_number_split(raw)
     expected = vies_country_prefix(order.customer.country_code)
     if prefix != expected:
         return CheckFailure(
             ErrorCode.VAT_NUMBER_INVALID,
-            f"VAT number {raw} starts with {prefix or 'no country code'}, but the billing country "
-            f"{order.customer.country_code} needs {expected}.",
+            Text(
+                gettext_noop(
+                    "VAT number %(number)s starts with %(prefix)s, but the billing country %(country)s needs %(expected)s."
+                ),
+                number=raw,
+                prefix=prefix or "-",
+                country=order.customer.country_code,
+                expected=expected,
+            ),
         )
     if not vat_number_format_valid(raw):
         return CheckFailure(
             ErrorCode.VAT_NUMBER_INVALID,
-            f"VAT number {raw} has a wrong format or check digits for {expected}.",
+            Text(
+                gettext_noop("VAT number %(number)s has a wrong format or check digits for %(expected)s."),
+                number=raw,
+                expected=expected,
+            ),
         )
     return None
 
@@ -130,7 +167,13 @@ def check_vat_rates(order: DomainOrder, account_rates: Iterable[Decimal]) -> Che
         have = ", ".join(f"{rate_key(rate)}%" for rate in sorted(known))
         return CheckFailure(
             ErrorCode.VAT_RATE_UNKNOWN,
-            f"VAT rate {names} is not among the VAT rates of your EenvoudigFactureren account ({have}).",
+            Text(
+                gettext_noop(
+                    "VAT rate %(rates)s is not among the VAT rates of your EenvoudigFactureren account (%(have)s)."
+                ),
+                rates=names,
+                have=have,
+            ),
         )
     return None
 

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from licenses.models import Licence
 
 
 class WebhookOutcome(models.TextChoices):
-    QUEUED = "queued", "Queued"
-    HANDLED = "handled", "Handled"
-    IGNORED = "ignored", "Ignored"
-    FAILED = "failed", "Failed"
+    QUEUED = "queued", _("Queued")
+    HANDLED = "handled", _("Handled")
+    IGNORED = "ignored", _("Ignored")
+    FAILED = "failed", _("Failed")
 
 
 class WebhookEvent(models.Model):
@@ -40,14 +41,14 @@ class WebhookEvent(models.Model):
 
 
 class OrderState(models.TextChoices):
-    OPEN = "open", "Open"  # waiting for a processable status, or held (connection down, licence expired)
-    QUEUED = "queued", "Queued"
-    PROCESSING = "processing", "Processing"
-    RETRYING = "retrying", "Retrying"
-    HANDLED = "handled", "Handled"
-    ERROR = "error", "Error"
-    IGNORED = "ignored", "Ignored"
-    DELETED = "deleted", "Deleted"
+    OPEN = "open", _("Open")  # waiting for a processable status, or held (connection down, licence expired)
+    QUEUED = "queued", _("Queued")
+    PROCESSING = "processing", _("Processing")
+    RETRYING = "retrying", _("Retrying")
+    HANDLED = "handled", _("Handled")
+    ERROR = "error", _("Error")
+    IGNORED = "ignored", _("Ignored")
+    DELETED = "deleted", _("Deleted")
 
 
 OPEN_STATES = (OrderState.OPEN, OrderState.QUEUED, OrderState.PROCESSING, OrderState.RETRYING)
@@ -69,11 +70,13 @@ class Order(models.Model):
         max_length=12, choices=OrderState.choices, default=OrderState.OPEN, db_index=True
     )
     state_reason = models.TextField(blank=True)
+    state_reason_text = models.JSONField(default=dict, blank=True)  # template + params, see orders.texts
     # Why an order waits in Open: a processable status, the licence, a connection, the installation.
     wait_code = models.CharField(max_length=12, blank=True)
     needs_read = models.BooleanField(default=False)  # the snapshot must be read again before processing
     error_code = models.CharField(max_length=40, blank=True, db_index=True)
     error_message = models.TextField(blank=True)
+    error_text = models.JSONField(default=dict, blank=True)
     ef_answer = models.TextField(blank=True)  # EF's own words on the last failure
 
     attempts = models.PositiveIntegerField(default=0)
@@ -108,17 +111,29 @@ class Order(models.Model):
     def is_invoiced(self) -> bool:
         return self.ef_invoice_id is not None
 
+    @property
+    def reason_display(self) -> str:
+        from .texts import translated
+
+        return translated(self.state_reason_text, self.state_reason)
+
+    @property
+    def error_display(self) -> str:
+        from .texts import translated
+
+        return translated(self.error_text, self.error_message)
+
 
 class OrderEvent(models.Model):
     """One line of an order's timeline: webhooks, reads, checks, EF calls, state changes, actions."""
 
     class Kind(models.TextChoices):
-        WEBHOOK = "webhook", "Webhook"
-        READ = "read", "Read from KMO Shops"
-        CHECK = "check", "Check"
-        EF = "ef", "EenvoudigFactureren"
-        STATE = "state", "State"
-        ACTION = "action", "Action"
+        WEBHOOK = "webhook", _("Webhook")
+        READ = "read", _("Read from KMO Shops")
+        CHECK = "check", _("Check")
+        EF = "ef", _("EenvoudigFactureren")
+        STATE = "state", _("State")
+        ACTION = "action", _("Action")
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
     at = models.DateTimeField(auto_now_add=True)

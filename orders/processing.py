@@ -15,6 +15,7 @@ from typing import Any
 from django.conf import settings
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from connectors.eenvoudigfactureren.client import EfClient
 from connectors.errors import AuthenticationError, ConnectorError, PermanentError, TransientError
@@ -35,7 +36,8 @@ from .invoice_mapping import (
 from .models import EfClientMatch, Order, OrderEvent, OrderState
 from .queue import enqueue
 from .retry import retry_delay_seconds
-from .sync import WaitCode, licence_hold_reason, snapshot_store
+from .sync import HOLD_EF, HOLD_SHOP, licence_hold_reason, snapshot_store
+from .texts import Text, text_fields
 from .timeline import order_event_add
 
 logger = logging.getLogger(__name__)
@@ -74,6 +76,7 @@ def order_claim(order_pk: int) -> bool:
 
 
 def _update(order: Order, **fields: Any) -> None:
+    fields = text_fields(**fields)
     Order.objects.filter(pk=order.pk).update(**fields)
     for name, value in fields.items():
         setattr(order, name, value)
@@ -126,7 +129,12 @@ def retry_schedule(order: Order, exc: TransientError, *, code: str, count_attemp
     """Retry later with backoff, or give up with `code` after the last attempt."""
     attempts = order.attempts + (1 if count_attempt else 0)
     if attempts >= settings.ORDER_MAX_ATTEMPTS:
-        order_error(order, code, f"Gave up after {attempts} attempts: {exc.summary()}", ef_answer=exc.message)
+        message = Text(
+            gettext_noop("Gave up after %(attempts)s attempts: %(problem)s"),
+            attempts=attempts,
+            problem=exc.summary(),
+        )
+        order_error(order, code, message, ef_answer=exc.message)
         return
     delay = retry_delay_seconds(
         attempts,
@@ -135,7 +143,12 @@ def retry_schedule(order: Order, exc: TransientError, *, code: str, count_attemp
         retry_after=exc.retry_after,
     )
     at = timezone.now() + timedelta(seconds=delay)
-    reason = f"Retrying at {timezone.localtime(at):%H:%M}, attempt {attempts + 1}: {exc.summary()}"
+    reason = Text(
+        gettext_noop("Retrying at %(time)s, attempt %(attempt)s: %(problem)s"),
+        time=f"{timezone.localtime(at):%H:%M}",
+        attempt=attempts + 1,
+        problem=exc.summary(),
+    )
     _update(
         order,
         state=OrderState.RETRYING,
@@ -175,14 +188,11 @@ def _process(order: Order) -> None:
     except AuthenticationError as exc:
         connection_failing(licence, "ef", exc.message)
         order_event_add(order, OrderEvent.Kind.EF, f"EF refused the API key: {exc.summary()}")
-        raise Hold(
-            WaitCode.EF, "Held: the EenvoudigFactureren connection is failing; reconnect it to continue."
-        ) from exc
+        raise Hold(*HOLD_EF) from exc
     except PermanentError as exc:
         order_event_add(order, OrderEvent.Kind.EF, f"EF refused: {exc.summary()}")
-        raise Refused(
-            ErrorCode.EF_REJECTED, f"EenvoudigFactureren refused: {exc.message}", exc.message
-        ) from exc
+        message = Text(gettext_noop("EenvoudigFactureren refused: %(message)s"), message=exc.message)
+        raise Refused(ErrorCode.EF_REJECTED, message, exc.message) from exc
 
 
 def _read(order: Order) -> None:
@@ -191,15 +201,14 @@ def _read(order: Order) -> None:
         snapshot = shop_client(licence).order_get(order.order_number)
     except AuthenticationError as exc:
         connection_failing(licence, "shop", exc.message)
-        raise Hold(
-            WaitCode.SHOP, "Held: the KMO Shops connection is failing; reconnect it to continue."
-        ) from exc
+        raise Hold(*HOLD_SHOP) from exc
     except TransientError:
         raise
     except ConnectorError as exc:
-        raise Refused(
-            ErrorCode.SHOP_UNREACHABLE, f"The order could not be read from KMO Shops: {exc.message}"
-        ) from exc
+        message = Text(
+            gettext_noop("The order could not be read from KMO Shops: %(message)s"), message=exc.message
+        )
+        raise Refused(ErrorCode.SHOP_UNREACHABLE, message) from exc
     snapshot_store(order, snapshot)
     Order.objects.filter(pk=order.pk).update(
         snapshot=order.snapshot,
@@ -236,10 +245,11 @@ def _check(order: Order, domain: DomainOrder, licence: Licence) -> None:
             detail={"request_identifier": result.request_identifier, "reason": result.reason},
         )
         if result.status == VatStatus.INVALID:
-            raise Refused(
-                ErrorCode.VAT_NUMBER_INVALID,
-                f"VIES says VAT number {domain.customer.vat_number} is not valid.",
+            message = Text(
+                gettext_noop("VIES says VAT number %(number)s is not valid."),
+                number=domain.customer.vat_number,
             )
+            raise Refused(ErrorCode.VAT_NUMBER_INVALID, message)
         if result.status == VatStatus.UNAVAILABLE:
             raise TransientError(
                 f"VIES could not verify the VAT number now ({result.reason})", service="VIES"

@@ -9,6 +9,7 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from connectors.errors import AuthenticationError, ConnectorError, NotFoundError, TransientError
 from connectors.values import as_decimal, as_int
@@ -17,6 +18,7 @@ from licenses.services import connection_failing, shop_client
 
 from .models import Order, OrderEvent, OrderState, WebhookEvent
 from .queue import enqueue
+from .texts import Text, text_fields
 from .timeline import order_event_add
 
 logger = logging.getLogger(__name__)
@@ -78,16 +80,16 @@ def order_refresh(
         except AuthenticationError as exc:
             connection_failing(licence, "shop", exc.message)
             order_event_add(order, OrderEvent.Kind.READ, f"Could not read the order: {exc.summary()}")
-            _wait(
-                order, WaitCode.SHOP, "Held: the KMO Shops connection is failing; reconnect it to continue."
-            )
+            _wait(order, *HOLD_SHOP)
             return order
         except NotFoundError as exc:
             order_event_add(
                 order, OrderEvent.Kind.READ, f"The order no longer exists in the shop: {exc.message}"
             )
             if not order.is_invoiced and order.state != OrderState.HANDLED:
-                _set_state(order, OrderState.DELETED, "The order was deleted in the shop.")
+                _set_state(
+                    order, OrderState.DELETED, Text(gettext_noop("The order was deleted in the shop."))
+                )
             return order
         except ConnectorError as exc:
             order_event_add(order, OrderEvent.Kind.READ, f"Could not read the order: {exc.summary()}")
@@ -114,7 +116,9 @@ def order_refresh(
 
 def _set_state(order: Order, state: str, reason: str, *, wait_code: str = "") -> None:
     previous = order.state
-    Order.objects.filter(pk=order.pk).update(state=state, state_reason=reason, wait_code=wait_code)
+    Order.objects.filter(pk=order.pk).update(
+        **text_fields(state=state, state_reason=reason, wait_code=wait_code)
+    )
     order.state, order.state_reason, order.wait_code = state, reason, wait_code
     if previous != state or reason:
         order_event_add(
@@ -128,24 +132,31 @@ def _wait(order: Order, code: str, reason: str) -> None:
     _set_state(order, OrderState.OPEN, reason, wait_code=code)
 
 
+HOLD_SHOP = (
+    WaitCode.SHOP,
+    Text(gettext_noop("Held: the KMO Shops connection is failing; reconnect it to continue.")),
+)
+HOLD_EF = (
+    WaitCode.EF,
+    Text(gettext_noop("Held: the EenvoudigFactureren connection is failing; reconnect it to continue.")),
+)
+
+
 def licence_hold_reason(licence: Licence) -> tuple[str, str] | None:
     """Why this licence's orders must wait now, or None when they may be processed."""
     if not licence.may_process:
-        return (
-            WaitCode.LICENCE,
-            f"Held: the licence is {licence.effective_state}; orders continue once it is active.",
-        )
+        reason = gettext_noop("Held: the licence has expired; orders continue once it is active again.")
+        return WaitCode.LICENCE, Text(reason)
     if licence.shop_status == ConnectionStatus.FAILING:
-        return WaitCode.SHOP, "Held: the KMO Shops connection is failing; reconnect it to continue."
+        return HOLD_SHOP
     if licence.ef_status != ConnectionStatus.OK:
         if licence.ef_status == ConnectionStatus.FAILING:
-            return (
-                WaitCode.EF,
-                "Held: the EenvoudigFactureren connection is failing; reconnect it to continue.",
-            )
-        return WaitCode.SETUP, "Waiting for the installation: connect EenvoudigFactureren."
+            return HOLD_EF
+        return WaitCode.SETUP, Text(
+            gettext_noop("Waiting for the installation: connect EenvoudigFactureren.")
+        )
     if licence.configured_at is None:
-        return WaitCode.SETUP, "Waiting for the installation: save the configuration."
+        return WaitCode.SETUP, Text(gettext_noop("Waiting for the installation: save the configuration."))
     return None
 
 
@@ -167,16 +178,17 @@ def order_decide(order: Order, *, changed: bool = True) -> None:
     status = order.payment_status
     if status not in licence.processable_statuses:
         wanted = " or ".join(licence.processable_statuses)
-        _set_state(
-            order,
-            OrderState.OPEN,
-            f"Waiting for {wanted}, now {status or 'no status'}.",
-            wait_code=WaitCode.STATUS,
+        reason = Text(
+            gettext_noop("Waiting for %(wanted)s, now %(status)s."), wanted=wanted, status=status or "-"
         )
+        _set_state(order, OrderState.OPEN, reason, wait_code=WaitCode.STATUS)
         return
     if licence.process_from and order.order_created_at and order.order_created_at < licence.process_from:
         when = timezone.localtime(licence.process_from).strftime("%Y-%m-%d %H:%M")
-        _set_state(order, OrderState.IGNORED, f"Created before {when}, the start date in the configuration.")
+        reason = Text(
+            gettext_noop("Created before %(when)s, the start date in the configuration."), when=when
+        )
+        _set_state(order, OrderState.IGNORED, reason)
         return
     hold = licence_hold_reason(licence)
     if hold:
@@ -187,7 +199,7 @@ def order_decide(order: Order, *, changed: bool = True) -> None:
 
 def order_queue(order: Order, *, reason: str = "") -> None:
     Order.objects.filter(pk=order.pk).update(
-        state=OrderState.QUEUED, state_reason=reason, wait_code="", next_attempt_at=None
+        **text_fields(state=OrderState.QUEUED, state_reason=reason, wait_code="", next_attempt_at=None)
     )
     previous, order.state = order.state, OrderState.QUEUED
     order_event_add(order, OrderEvent.Kind.STATE, f"{previous} → queued" + (f": {reason}" if reason else ""))
@@ -207,7 +219,11 @@ def order_mark_deleted(licence: Licence, order_number: str, *, webhook: WebhookE
             order, OrderEvent.Kind.STATE, "Deleted in the shop after invoicing; the EF invoice stays."
         )
         return
-    _set_state(order, OrderState.DELETED, "The order was deleted in the shop; it will not be invoiced.")
+    _set_state(
+        order,
+        OrderState.DELETED,
+        Text(gettext_noop("The order was deleted in the shop; it will not be invoiced.")),
+    )
 
 
 def licence_orders_resume(licence: Licence) -> int:

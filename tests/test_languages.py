@@ -61,3 +61,26 @@ def test_the_signup_email_is_in_the_merchants_language(client, django_capture_on
             HTTP_ACCEPT_LANGUAGE="fr",
         )
     assert "Votre URL d'installation" in mail.outbox[0].subject
+
+
+def test_reasons_and_error_messages_are_shown_in_the_merchants_language(client):
+    from orders.checks import check_total
+    from orders.ecwid_mapping import domain_order_from_ecwid
+    from orders.texts import text_fields
+    from tests.conftest import order_fixture
+
+    case = order_fixture("a09")
+    failure = check_total(domain_order_from_ecwid(case["order"], case["store_profile"]))
+    user = login("nl2@shop.example")
+    licence = licence_for(user)
+    order = order_for(licence, OrderState.ERROR)
+    type(order).objects.filter(pk=order.pk).update(**text_fields(error_message=failure.message))
+    client.force_login(user)
+    page = client.get(
+        reverse("dashboard-tab", args=[licence.key, "errors"]), HTTP_ACCEPT_LANGUAGE="nl"
+    ).content.decode()
+    assert "Het totaal van de bestelling is €72.33" in page and "€77.33" in page
+    page = client.get(
+        reverse("dashboard-tab", args=[licence.key, "errors"]), HTTP_ACCEPT_LANGUAGE="en"
+    ).content.decode()
+    assert "The order total is €72.33" in page
