@@ -8,23 +8,10 @@ from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
 
-from licenses.models import Licence
+from licenses.models import CONFIG_FIELDS, Licence
 from orders.models import Order
 
 from .models import Ticket
-
-CONFIG_FIELDS = (
-    "processable_statuses",
-    "process_from",
-    "amounts",
-    "use_order_number",
-    "reference_template",
-    "ef_layout_id",
-    "send_invoice_email",
-    "register_payment",
-    "vies_check",
-    "configured_at",
-)
 
 
 def licence_context(licence: Licence) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -188,26 +189,26 @@ def _report_action(request: HttpRequest, result, done_text: str) -> None:  # noq
         )
 
 
+def _order_action(request: HttpRequest, key: str, action, done_text: str) -> HttpResponse:  # noqa: ANN001
+    licence = licence_for_user(request.user, key)
+    result = action(licence=licence, order_ids=_selected_ids(request), actor=request.user.get_username())
+    _report_action(request, result, done_text)
+    next_url = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
+        next_url = f"/dashboard/{key}/errors/"
+    return redirect(next_url)
+
+
 @login_required
 @require_POST
 def orders_process(request: HttpRequest, key: str) -> HttpResponse:
-    licence = licence_for_user(request.user, key)
-    result = order_process_again(
-        licence=licence, order_ids=_selected_ids(request), actor=request.user.get_username()
-    )
-    _report_action(request, result, _("%(count)s order(s) will be processed again."))
-    return redirect(request.POST.get("next") or f"/dashboard/{key}/errors/")
+    return _order_action(request, key, order_process_again, _("%(count)s order(s) will be processed again."))
 
 
 @login_required
 @require_POST
 def orders_ignore(request: HttpRequest, key: str) -> HttpResponse:
-    licence = licence_for_user(request.user, key)
-    result = order_ignore(
-        licence=licence, order_ids=_selected_ids(request), actor=request.user.get_username()
-    )
-    _report_action(request, result, _("%(count)s order(s) ignored."))
-    return redirect(request.POST.get("next") or f"/dashboard/{key}/errors/")
+    return _order_action(request, key, order_ignore, _("%(count)s order(s) ignored."))
 
 
 @login_required

@@ -9,7 +9,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
-from .models import Licence, LicenceState, MerchantAccess
+from .models import CONFIG_FIELDS, Licence, LicenceState, MerchantAccess
 
 
 class MerchantAccessInline(admin.TabularInline):
@@ -107,23 +107,7 @@ class LicenceAdmin(admin.ModelAdmin):
                 )
             },
         ),
-        (
-            "Configuration",
-            {
-                "fields": (
-                    "processable_statuses",
-                    "process_from",
-                    "amounts",
-                    "use_order_number",
-                    "reference_template",
-                    "ef_layout_id",
-                    "send_invoice_email",
-                    "register_payment",
-                    "vies_check",
-                    "configured_at",
-                )
-            },
-        ),
+        ("Configuration", {"fields": CONFIG_FIELDS}),
     )
 
     @admin.display(description="KMO Shops token")

@@ -48,6 +48,21 @@ class AmountsMode(models.TextChoices):
     EXCL = "excl", _("Excluding VAT")
 
 
+# The merchant-editable settings of the Configuration tab (admin fieldset, tickets).
+CONFIG_FIELDS = (
+    "processable_statuses",
+    "process_from",
+    "amounts",
+    "use_order_number",
+    "reference_template",
+    "ef_layout_id",
+    "send_invoice_email",
+    "register_payment",
+    "vies_check",
+    "configured_at",
+)
+
+
 def default_statuses() -> list[str]:
     return ["PAID"]
 

@@ -509,8 +509,8 @@ class KmoShopsSandbox(SandboxApp):
                 self._emit_order(store.store_id, "order.updated", order, old)
         return json_response({"id": order_id}, 201)
 
-    def ctl_order_update(self, request: Request) -> Response:
-        changes = request.json() or {}
+    def _change_order(self, request: Request, change: dict[str, Any]) -> Response:
+        """Apply `change` to one order and send the webhook a real shop would send for it."""
         with self.lock:
             store = self._store_or_404(request)
             if isinstance(store, Response):
@@ -519,28 +519,20 @@ class KmoShopsSandbox(SandboxApp):
             if order is None:
                 return ecwid_error(404, "ORDER_NOT_FOUND", "Order with specified ID was not found.")
             old = copy.deepcopy(order)
-            order.update(changes)
+            order.update(change)
             self._touch(order)
             snapshot = copy.deepcopy(order)
-        self._emit_order(store.store_id, "order.updated", snapshot, old)
-        return json_response({"updateCount": 1})
-
-    def ctl_pay(self, request: Request) -> Response:
-        body = request.json() or {}
-        with self.lock:
-            store = self._store_or_404(request)
-            if isinstance(store, Response):
-                return store
-            order = self._find_order(store, request.params["order_id"])
-            if order is None:
-                return ecwid_error(404, "ORDER_NOT_FOUND", "Order with specified ID was not found.")
-            old = copy.deepcopy(order)
-            order["paymentStatus"] = body.get("paymentStatus", "PAID")
-            self._touch(order)
-            snapshot = copy.deepcopy(order)
+        # Paying an unfinished (INCOMPLETE) checkout creates the order, as far as webhooks go.
         event = "order.created" if old.get("paymentStatus") == "INCOMPLETE" else "order.updated"
         self._emit_order(store.store_id, event, snapshot, old)
         return json_response({"updateCount": 1})
+
+    def ctl_order_update(self, request: Request) -> Response:
+        return self._change_order(request, request.json() or {})
+
+    def ctl_pay(self, request: Request) -> Response:
+        body = request.json() or {}
+        return self._change_order(request, {"paymentStatus": body.get("paymentStatus", "PAID")})
 
     def ctl_order_delete(self, request: Request) -> Response:
         with self.lock:

@@ -299,3 +299,13 @@ def test_login_works(client, owner):
     user, _, _ = owner
     response = client.post(reverse("login"), {"username": user.username, "password": PASSWORD})
     assert response.status_code == 302
+
+
+def test_actions_never_redirect_to_another_site(client, owner):
+    user, licence, orders = owner
+    response = logged_in(client, user).post(
+        reverse("dashboard-ignore", args=[licence.key]),
+        {"orders": [orders["error"].pk], "next": "https://evil.example/x"},
+    )
+    assert response.status_code == 302
+    assert response["Location"] == f"/dashboard/{licence.key}/errors/"
