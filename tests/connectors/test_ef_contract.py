@@ -202,3 +202,16 @@ def test_send_by_email_and_register_payment(sandboxes, ef):
 def test_unknown_routes_answer_404(sandboxes, ef):
     with pytest.raises(NotFoundError):
         ef._call("GET", "creditnotes")
+
+
+def test_random_faults_at_a_configured_rate(sandboxes, ef):
+    control(sandboxes.ef.url, "quirks", {"random_fault_rate": 0.5, "seed": 7})
+    outcomes = []
+    for _ in range(40):
+        try:
+            ef.layouts()
+            outcomes.append("ok")
+        except TransientError:
+            outcomes.append("transient")
+    assert 8 <= outcomes.count("transient") <= 32
+    assert "ok" in outcomes

@@ -335,3 +335,18 @@ def test_deleting_an_order_sends_order_deleted(sandboxes, receiver):
     event = hook.received[0].json()
     assert event["eventType"] == "order.deleted"
     assert event["data"] == {"orderId": case["order"]["id"]}
+
+
+def test_paying_an_unfinished_checkout_sends_order_created(sandboxes, receiver):
+    hook = receiver([])
+    store_id, token, case = store_with_token(sandboxes)
+    unfinished = dict(case["order"], paymentStatus="INCOMPLETE")
+    load_order(sandboxes, store_id, unfinished)
+    assert list(KmoShopsClient(store_id=store_id, access_token=token).orders_search()) == []
+    control(
+        sandboxes.kmoshops.url,
+        f"stores/{store_id}/orders/{unfinished['id']}/payment-status",
+        {"paymentStatus": "PAID"},
+    )
+    wait_for(lambda: len(hook.received) == 1)
+    assert hook.received[0].json()["eventType"] == "order.created"

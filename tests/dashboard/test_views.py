@@ -309,3 +309,10 @@ def test_actions_never_redirect_to_another_site(client, owner):
     )
     assert response.status_code == 302
     assert response["Location"] == f"/dashboard/{licence.key}/errors/"
+
+
+def test_password_reset_by_email(client, owner):
+    user, _, _ = owner
+    response = client.post(reverse("password_reset"), {"email": user.email})
+    assert response.status_code == 302
+    assert mail.outbox and "/password/set/" in mail.outbox[0].body
