@@ -40,3 +40,12 @@ def control(base_url: str, path: str, body: Any = None, method: str = "POST") ->
     response = requests.request(method, f"{base_url}/_sandbox/{path}", json=body, timeout=10)
     assert response.status_code < 400, response.text
     return response.json()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_shared_cache(settings):
+    """The Redis cache (CI's PostgreSQL run) outlives each test's transaction: start every test empty."""
+    if "redis" in settings.CACHES["default"]["BACKEND"].lower():
+        from django.core.cache import cache
+
+        cache.clear()
