@@ -22,7 +22,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from licenses import throttle
 from licenses.forms import ConfigurationForm, EfKeyForm
-from licenses.installation import InstallationError, configuration_save, ef_connect
+from licenses.installation import configuration_save
+from licenses.views import ef_key_submit
 from orders.actions import order_ignore, order_process_again
 from orders.explanations import explanation
 from orders.queue import enqueue
@@ -255,12 +256,6 @@ def configuration(request: HttpRequest, key: str) -> HttpResponse:
 def connections(request: HttpRequest, key: str) -> HttpResponse:
     licence = licence_for_user(request.user, key)
     form = EfKeyForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            ef_connect(licence, api_key=form.cleaned_data["api_key"])
-        except InstallationError as exc:
-            form.add_error("api_key", str(exc))
-        else:
-            messages.success(request, _("EenvoudigFactureren is connected."))
-            return redirect("dashboard-connections", key=key)
+    if request.method == "POST" and ef_key_submit(request, licence, form):
+        return redirect("dashboard-connections", key=key)
     return render(request, "dashboard/connections.html", _page_context(request, licence, ef_form=form))

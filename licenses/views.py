@@ -104,18 +104,25 @@ def install_kmoshops_callback(request: HttpRequest) -> HttpResponse:
     return redirect(back)
 
 
+def ef_key_submit(request: HttpRequest, licence: Licence, form: EfKeyForm) -> bool:
+    """Verify and store a pasted EF key (install popup and Connections' ReConnect); errors go on the form."""
+    if not form.is_valid():
+        return False
+    try:
+        ef_connect(licence, api_key=form.cleaned_data["api_key"])
+    except InstallationError as exc:
+        form.add_error("api_key", str(exc))
+        return False
+    messages.success(request, _("EenvoudigFactureren is connected."))
+    return True
+
+
 @require_POST
 def install_ef_connect(request: HttpRequest, token: str) -> HttpResponse:
     licence = _licence_or_404(token)
     form = EfKeyForm(request.POST)
-    if form.is_valid():
-        try:
-            ef_connect(licence, api_key=form.cleaned_data["api_key"])
-        except InstallationError as exc:
-            form.add_error("api_key", str(exc))
-        else:
-            messages.success(request, _("EenvoudigFactureren is connected."))
-            return redirect("install", token=token)
+    if ef_key_submit(request, licence, form):
+        return redirect("install", token=token)
     return render(
         request, "licenses/install.html", install_context(licence, ef_form=form, ef_open=True), status=400
     )
