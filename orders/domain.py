@@ -81,6 +81,7 @@ class DomainOrder:
     lines: tuple[OrderLine, ...]
     total: Decimal
     shop_invoice_number: str = ""
+    language: str = "en"  # nl / fr / de / en: the invoice's language and that of our line texts
     notes: tuple[str, ...] = field(default_factory=tuple)
 
     @property

@@ -20,9 +20,21 @@ from connectors.values import as_decimal, as_int
 
 from .domain import ZERO, Customer, DomainOrder, LineKind, OrderLine, money, rate_key
 
-SHIPPING_LABEL = "Shipping"
-DISCOUNT_LABEL = "Discount"
-HANDLING_LABEL = "Handling fee"
+# Line texts in the language the invoice is printed in (the customer's, else the store's default).
+LABELS = {
+    "nl": {"shipping": "Verzending", "discount": "Korting", "handling": "Behandelingskosten"},
+    "fr": {"shipping": "Livraison", "discount": "Remise", "handling": "Frais de traitement"},
+    "de": {"shipping": "Versand", "discount": "Rabatt", "handling": "Bearbeitungsgebühr"},
+    "en": {"shipping": "Shipping", "discount": "Discount", "handling": "Handling fee"},
+}
+
+
+def invoice_language(order: dict[str, Any], profile: dict[str, Any]) -> str:
+    for candidate in (order.get("lang"), (profile.get("languages") or {}).get("defaultLanguage")):
+        code = _text(candidate).lower()[:2]
+        if code in LABELS:
+            return code
+    return "en"
 
 
 def _d(value: Any) -> Decimal:
@@ -111,7 +123,9 @@ def _product_lines(order: dict[str, Any]) -> tuple[list[OrderLine], dict[Decimal
     return lines, discounts
 
 
-def _shipping_and_fees(order: dict[str, Any], prices_include_tax: bool) -> tuple[list[OrderLine], Decimal]:
+def _shipping_and_fees(
+    order: dict[str, Any], prices_include_tax: bool, labels: dict[str, str]
+) -> tuple[list[OrderLine], Decimal]:
     lines: list[OrderLine] = []
     shipping_rate = _rate_of(order.get("taxesOnShipping"))
     option = order.get("shippingOption") or {}
@@ -125,7 +139,7 @@ def _shipping_and_fees(order: dict[str, Any], prices_include_tax: bool) -> tuple
         lines.append(
             OrderLine(
                 LineKind.SHIPPING,
-                f"{SHIPPING_LABEL}: {method}" if method else SHIPPING_LABEL,
+                f"{labels['shipping']}: {method}" if method else labels["shipping"],
                 Decimal(1),
                 shipping,
                 shipping_rate,
@@ -135,7 +149,7 @@ def _shipping_and_fees(order: dict[str, Any], prices_include_tax: bool) -> tuple
     handling_value = _d(handling.get("value"))
     if handling_value:
         rate = _rate_of(handling.get("taxes")) if handling.get("taxes") else shipping_rate
-        name = _text(handling.get("name")) or HANDLING_LABEL
+        name = _text(handling.get("name")) or labels["handling"]
         lines.append(OrderLine(LineKind.FEE, name, Decimal(1), handling_value, rate))
     for surcharge in order.get("customSurcharges") or []:
         if not isinstance(surcharge, dict):
@@ -153,9 +167,9 @@ def _shipping_and_fees(order: dict[str, Any], prices_include_tax: bool) -> tuple
     return lines, shipping_discount
 
 
-def _discount_lines(discounts: dict[Decimal, Decimal]) -> list[OrderLine]:
+def _discount_lines(discounts: dict[Decimal, Decimal], label: str) -> list[OrderLine]:
     return [
-        OrderLine(LineKind.DISCOUNT, f"{DISCOUNT_LABEL} {rate_key(rate)}%", Decimal(1), -money(amount), rate)
+        OrderLine(LineKind.DISCOUNT, f"{label} {rate_key(rate)}%", Decimal(1), -money(amount), rate)
         for rate, amount in sorted(discounts.items(), reverse=True)
         if money(amount)
     ]
@@ -166,8 +180,10 @@ def domain_order_from_ecwid(order: dict[str, Any], profile: dict[str, Any]) -> D
     if prices_include_tax is None:
         prices_include_tax = (profile.get("taxSettings") or {}).get("pricesIncludeTax", True)
     prices_include_tax = bool(prices_include_tax)
+    language = invoice_language(order, profile)
+    labels = LABELS[language]
     products, discounts = _product_lines(order)
-    extra, shipping_discount = _shipping_and_fees(order, prices_include_tax)
+    extra, shipping_discount = _shipping_and_fees(order, prices_include_tax, labels)
     if shipping_discount:
         rate = next(line.vat_rate for line in extra if line.kind == LineKind.SHIPPING)
         discounts[rate] = discounts.get(rate, ZERO) + shipping_discount
@@ -191,7 +207,8 @@ def domain_order_from_ecwid(order: dict[str, Any], profile: dict[str, Any]) -> D
         customer=customer,
         is_business=is_business,
         vat_charged=_d(order.get("tax")),
-        lines=tuple(products + extra + _discount_lines(discounts)),
+        lines=tuple(products + extra + _discount_lines(discounts, labels["discount"])),
+        language=language,
         total=_d(order.get("total")),
         shop_invoice_number=_text(sale_invoice.get("id")),
     )

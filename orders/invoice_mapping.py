@@ -15,6 +15,7 @@ DAYS_DUE = 14  # fixed by the product: "Payment period 14, not adjustable"
 SIX_PLACES = Decimal("0.000001")
 EXTERNAL_ID_MAX = 50
 TEMPLATE_FIELDS = ("{order_number}", "{shop_invoice_number}")
+EF_LANGUAGES = {"nl": "dutch", "fr": "french", "de": "german", "en": "english"}
 
 
 class AmountsMode(StrEnum):
@@ -123,6 +124,7 @@ def invoice_payload_build(
         "reference": reference_render(options.reference_template, order),
         "tax_included": tax_included,
         "tax_calculation": "total",
+        "language": EF_LANGUAGES.get(order.language, "english"),
         "items": items,
     }
     if options.use_order_number:

@@ -167,3 +167,23 @@ def test_external_invoice_id_is_stable_and_short():
     assert external_invoice_id(12, "K3M7Q") == "kmo-12-K3M7Q"
     long_id = external_invoice_id(12, "PREFIX-" + "X" * 80)
     assert len(long_id) <= 50 and long_id == external_invoice_id(12, "PREFIX-" + "X" * 80)
+
+
+def test_line_texts_and_invoice_language_follow_the_customer():
+    order = domain(order_fixture("a01"))
+    payload = invoice_payload_build(order, InvoiceOptions(), client_id=1, external_id="e")
+    descriptions = [item["description"] for item in payload["items"]]
+    assert payload["language"] == "dutch"
+    assert "Verzending: bpost thuislevering" in descriptions
+    assert "Korting 21%" in descriptions and "Korting 6%" in descriptions
+    case = order_fixture("a01")
+    case["order"]["lang"] = "fr"
+    payload = invoice_payload_build(domain(case), InvoiceOptions(), client_id=1, external_id="e")
+    assert payload["language"] == "french"
+    assert "Livraison: bpost thuislevering" in [item["description"] for item in payload["items"]]
+    case["order"]["lang"] = "xx"
+    case["store_profile"]["languages"] = {}
+    assert (
+        invoice_payload_build(domain(case), InvoiceOptions(), client_id=1, external_id="e")["language"]
+        == "english"
+    )
