@@ -88,6 +88,14 @@ class SandboxApp:
         self.lock = threading.RLock()
         self.base_url = ""
 
+    def configure(self, body: dict[str, Any], names: tuple[str, ...]) -> Response:
+        """Test control: set the named settings that the body carries, under the lock."""
+        with self.lock:
+            for name in names:
+                if name in body:
+                    setattr(self, name, body[name])
+        return json_response({"ok": True})
+
     def route(self, method: str, pattern: str, handler: Handler) -> None:
         self.routes.append((method, re.compile(f"^{pattern}$"), handler))
 

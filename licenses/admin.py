@@ -9,6 +9,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
+from .installation import licence_resume
 from .models import CONFIG_FIELDS, Licence, LicenceState, MerchantAccess
 
 
@@ -18,12 +19,6 @@ class MerchantAccessInline(admin.TabularInline):
     fields = ("user", "hidden", "created_at")
     readonly_fields = ("created_at",)
     raw_id_fields = ("user",)
-
-
-def _resume(licence: Licence) -> None:
-    from orders.sync import licence_orders_resume
-
-    licence_orders_resume(licence)
 
 
 @admin.register(Licence)
@@ -129,7 +124,7 @@ class LicenceAdmin(admin.ModelAdmin):
             licence.paid_until = start + timedelta(days=365)
             licence.save(update_fields=["state", "paid_until"])
             self._log(request, licence, f"Activated until {licence.paid_until:%Y-%m-%d}")
-            _resume(licence)
+            licence_resume(licence)
         messages.success(request, f"{queryset.count()} licence(s) activated.")
 
     @admin.action(description="Extend by 30 days (trial or paid period)")
@@ -144,7 +139,7 @@ class LicenceAdmin(admin.ModelAdmin):
                 licence.trial_ends_at = max(timezone.now(), licence.trial_ends_at) + timedelta(days=30)
             licence.save(update_fields=["state", "paid_until", "trial_ends_at"])
             self._log(request, licence, "Extended by 30 days")
-            _resume(licence)
+            licence_resume(licence)
         messages.success(request, f"{queryset.count()} licence(s) extended.")
 
     @admin.action(description="Cancel (stop processing; data is kept)")

@@ -127,7 +127,8 @@ def oauth_state_read(state: str) -> Licence:
     return licence
 
 
-def _resume(licence: Licence) -> None:
+def licence_resume(licence: Licence) -> None:
+    """Orders that waited on this licence (connection, configuration, expiry) go on by themselves."""
     from orders.sync import licence_orders_resume
 
     licence_orders_resume(licence)
@@ -164,7 +165,7 @@ def shop_connect(licence: Licence, *, code: str) -> None:
     if licence.process_from is None:
         licence.process_from = timezone.now()
     licence.save()
-    _resume(licence)
+    licence_resume(licence)
 
 
 def ef_connect(licence: Licence, *, api_key: str) -> None:
@@ -204,7 +205,7 @@ def ef_connect(licence: Licence, *, api_key: str) -> None:
     if licence.ef_layout_id and not any(layout["layout_id"] == licence.ef_layout_id for layout in layouts):
         licence.ef_layout_id = None
     licence.save()
-    _resume(licence)
+    licence_resume(licence)
 
 
 def configuration_save(licence: Licence, cleaned: dict[str, Any]) -> None:
@@ -212,4 +213,4 @@ def configuration_save(licence: Licence, cleaned: dict[str, Any]) -> None:
         setattr(licence, name, value)
     licence.configured_at = timezone.now()
     licence.save()
-    _resume(licence)
+    licence_resume(licence)

@@ -33,6 +33,30 @@ RIGHTS_BY_DOMAIN = {
 ALL_RIGHTS = set(RIGHTS_BY_DOMAIN.values())
 # Numeric fields EF kept numeric even in its string-typed era (spec §1.6).
 ALWAYS_NUMERIC = {"quantity", "tax_rate", "days_due", "days_valid", "tax_rate_1", "tax_rate_2", "tax_rate_3"}
+QUIRKS = (
+    "string_numbers",
+    "http200_errors",
+    "filter_case_sensitive",
+    "random_fault_rate",
+    "random_slow_rate",
+    "slow_seconds",
+    "settings_shape",
+)
+CLIENT_TEXT_FIELDS = (
+    "external_client_id",
+    "name",
+    "attention",
+    "street",
+    "street2",
+    "postal_code",
+    "city",
+    "country_code",
+    "tax_code",
+    "email_address",
+    "phone_number",
+    "website",
+    "private_note",
+)
 FILTER_OPS = ["!=", "<=", ">=", "=~", "=", "<", ">"]
 WORD_OPS = {"eq": "=", "ne": "!=", "ge": ">=", "le": "<=", "lt": "<", "gt": ">", "like": "=~"}
 
@@ -372,22 +396,7 @@ class EfSandbox(SandboxApp):
         with self.lock:
             client_id = self._id("client")
             client = {"client_id": client_id, "uri": f"{self.base_url}/api/v1/clients/{client_id}"}
-            for name in [
-                "external_client_id",
-                "name",
-                "attention",
-                "street",
-                "street2",
-                "postal_code",
-                "city",
-            ] + [
-                "country_code",
-                "tax_code",
-                "email_address",
-                "phone_number",
-                "website",
-                "private_note",
-            ]:
+            for name in CLIENT_TEXT_FIELDS:
                 client[name] = str(body.get(name) or "")
             client.update({"number": str(client_id - 1000), "state": "active", "delivery_address": None})
             client["contacts"] = [
@@ -745,20 +754,10 @@ class EfSandbox(SandboxApp):
 
     def ctl_quirks(self, request: Request) -> Response:
         body = request.json() or {}
-        names = (
-            "string_numbers",
-            "http200_errors",
-            "filter_case_sensitive",
-            "random_fault_rate",
-            "settings_shape",
-        )
-        with self.lock:
-            for name in (*names, "random_slow_rate", "slow_seconds"):
-                if name in body:
-                    setattr(self, name, body[name])
-            if "seed" in body:
+        if "seed" in body:
+            with self.lock:
                 self.random = random.Random(body["seed"])
-        return json_response({"ok": True})
+        return self.configure(body, QUIRKS)
 
     def ctl_faults(self, request: Request) -> Response:
         body = request.json() or {}

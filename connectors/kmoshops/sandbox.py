@@ -426,18 +426,8 @@ class KmoShopsSandbox(SandboxApp):
             )
 
     def ctl_app(self, request: Request) -> Response:
-        body = request.json() or {}
-        with self.lock:
-            for name in (
-                "client_id",
-                "client_secret",
-                "redirect_prefix",
-                "webhook_url",
-                "rate_limit_per_minute",
-            ):
-                if name in body:
-                    setattr(self, name, body[name])
-        return json_response({"ok": True})
+        names = ("client_id", "client_secret", "redirect_prefix", "webhook_url", "rate_limit_per_minute")
+        return self.configure(request.json() or {}, names)
 
     def ctl_faults(self, request: Request) -> Response:
         body = request.json() or {}
@@ -446,12 +436,8 @@ class KmoShopsSandbox(SandboxApp):
         return json_response({"ok": True})
 
     def ctl_webhook_config(self, request: Request) -> Response:
-        body = request.json() or {}
-        with self.lock:
-            for name in ("duplicate", "hold", "drop", "time_compression", "connect_timeout", "read_timeout"):
-                if name in body:
-                    setattr(self, name, body[name])
-        return json_response({"ok": True})
+        names = ("duplicate", "hold", "drop", "time_compression", "connect_timeout", "read_timeout")
+        return self.configure(request.json() or {}, names)
 
     def ctl_webhook_flush(self, request: Request) -> Response:
         body = request.json() or {}
