@@ -16,7 +16,6 @@ $(STAMP): requirements.txt requirements-dev.txt
 run: export DEBUG ?= true
 run: $(STAMP)
 	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/python manage.py createcachetable
 	$(BIN)/python manage.py runlocal
 
 test: $(STAMP)

@@ -7,6 +7,8 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from integration_site.mail import email_settings
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
@@ -166,7 +168,7 @@ STORAGES = {
 }
 
 # --- E-mail: console by default; EMAIL_URL=smtp://user:pass@host:587 or filemail:///path ------------
-vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+vars().update(email_settings(env.str("EMAIL_URL", default="consolemail://")))
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="KMO Shops koppeling <noreply@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 SUPPORT_EMAIL = env.str("SUPPORT_EMAIL", default="support@localhost")

@@ -1,6 +1,6 @@
 """Turn an Ecwid v3 order (plus the store profile) into a DomainOrder. Pure: no I/O.
 
-Rules from `shared/specs/kmoshops-api.md` §6 and `product.md`:
+Rules from `docs/specs/kmoshops-api.md` §6 and `product.md`:
 - the order number is the string `id` (prefix and suffix included);
 - line prices are in the shop's basis (`pricesIncludeTax`), discounts come per item as `couponAmount`
   and `discounts[].total`, and are grouped into one negative line per VAT rate;

@@ -1,9 +1,8 @@
-"""Shared fixtures: the sandboxes on free loopback ports, the shared order fixtures, two licences."""
+"""Test fixtures: the sandboxes on free loopback ports, the order fixtures in tests/fixtures/."""
 
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,8 +13,10 @@ import requests
 from connectors.sandboxes import Sandboxes, sandboxes_start
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED = Path(os.environ.get("SHARED_DIR", ROOT.parent / "shared"))
-ORDER_FIXTURES = sorted((SHARED / "fixtures" / "orders").glob("*.json"))
+# The order fixtures live in the repository (copied from the team's shared folder): a clone stands alone.
+FIXTURES = ROOT / "tests" / "fixtures"
+ORDER_FIXTURES_DIR = FIXTURES / "orders"
+ORDER_FIXTURES = sorted(ORDER_FIXTURES_DIR.glob("*.json"))
 
 
 def order_fixture(name: str) -> dict[str, Any]:

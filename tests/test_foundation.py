@@ -101,3 +101,25 @@ def test_email_url_selects_the_backend():
 @pytest.mark.django_db
 def test_migrations_are_complete():
     call_command("makemigrations", "--check", "--dry-run", verbosity=0)
+
+
+def test_filemail_url_with_three_slashes_keeps_the_absolute_folder():
+    path = settings_value("settings.EMAIL_FILE_PATH", {"EMAIL_URL": "filemail:///var/mail/koppeling"})
+    assert path == "/var/mail/koppeling"
+    backend = settings_value("settings.EMAIL_BACKEND", {"EMAIL_URL": "filemail:///var/mail/koppeling"})
+    assert backend == "django.core.mail.backends.filebased.EmailBackend"
+
+
+def test_migrate_alone_leaves_a_site_whose_sign_up_works(tmp_path):
+    """No createcachetable step: a fresh database after `migrate` serves the (throttled) sign-up page."""
+    env = {**PRODUCTION_ENV, "DATABASE_URL": f"sqlite:///{tmp_path / 'fresh.sqlite3'}", "REDIS_URL": ""}
+    migrated = run_manage("migrate", "--noinput", extra_env=env)
+    assert migrated.returncode == 0, migrated.stderr
+    script = (
+        "from django.test import Client; "
+        "r = Client(HTTP_HOST='koppeling.example.be').post('/signup/', {'email': 'x@example.be'}, secure=True); "
+        "print('STATUS', r.status_code)"
+    )
+    result = run_manage("shell", "-c", script, extra_env=env)
+    assert result.returncode == 0, result.stderr
+    assert "STATUS 500" not in result.stdout and "STATUS" in result.stdout, result.stdout

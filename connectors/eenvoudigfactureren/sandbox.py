@@ -1,6 +1,6 @@
 """EenvoudigFactureren sandbox: `/api/v1/` accounts, settings, layouts, clients, invoices, payments, mail.
 
-Faithful to `shared/specs/eenvoudigfactureren-api.md`: `X-API-Key` auth (401, 403 for missing rights),
+Faithful to `docs/specs/eenvoudigfactureren-api.md`: `X-API-Key` auth (401, 403 for missing rights),
 the spec's validation messages, `{"success": "... created", "<x>_id": ..}` create answers without `number`,
 numbering when none is given, per-rate totals with `tax_calculation: total`, `tax_included` with
 `amount_with_tax`, both filter syntaxes, `skip`/`take`. Switchable quirks: string-typed numbers, HTTP 200

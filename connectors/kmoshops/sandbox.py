@@ -1,6 +1,6 @@
 """KMO Shops sandbox: an Ecwid-v3-shaped shop server (OAuth, profile, orders, signed webhooks).
 
-Faithful to `shared/specs/kmoshops-api.md`: Bearer auth with Ecwid's error codes, 600 req/min per token
+Faithful to `docs/specs/kmoshops-api.md`: Bearer auth with Ecwid's error codes, 600 req/min per token
 (configurable) answered with 429 + Retry-After, single-use OAuth codes (a reused code revokes the token),
 `INCOMPLETE` orders hidden unless asked for, and a webhook dispatcher that follows §4.5 (only
 200/201/202/204/209 count, 3 s / 10 s timeouts, the retry schedule with a time-compression factor) with

@@ -7,7 +7,7 @@ from django.core.management import call_command
 
 from licenses.models import Licence
 from orders.models import Order, OrderState
-from tests.conftest import SHARED
+from tests.conftest import ORDER_FIXTURES_DIR
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -17,7 +17,7 @@ def test_demo_data_fills_every_tab(sandboxes, live_server, capsys):
     options = {
         "kmoshops_url": sandboxes.kmoshops.url,
         "ef_url": sandboxes.ef.url,
-        "fixtures": str(SHARED / "fixtures" / "orders"),
+        "fixtures": str(ORDER_FIXTURES_DIR),
     }
     call_command("demo_data", **options)
     assert sandboxes.shop.wait_idle(30)

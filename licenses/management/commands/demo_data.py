@@ -32,9 +32,7 @@ class Command(BaseCommand):
         parser.add_argument("--kmoshops-url", default="http://127.0.0.1:8101")
         parser.add_argument("--ef-url", default="http://127.0.0.1:8102")
         parser.add_argument("--ef-api-key", default="sandbox-ef-key")
-        parser.add_argument(
-            "--fixtures", default=str(settings.BASE_DIR.parent / "shared" / "fixtures" / "orders")
-        )
+        parser.add_argument("--fixtures", default=str(settings.BASE_DIR / "tests" / "fixtures" / "orders"))
 
     def handle(self, *args: Any, **options: Any) -> None:
         shop, ef = options["kmoshops_url"], options["ef_url"]
