@@ -7,6 +7,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.db.models import Q, QuerySet
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
@@ -31,6 +32,15 @@ def licence_for_user(user: Any, key: str) -> Licence:
 
 def order_for_licence(licence: Licence, pk: int) -> Order:
     return get_object_or_404(Order, licence=licence, pk=pk)
+
+
+def order_ids_for_licence(licence: Licence, ids: list[int]) -> list[int]:
+    """The selected orders, all of this licence: one id of another licence (or none at all) is a 404."""
+    wanted = set(ids)
+    found = set(Order.objects.filter(licence=licence, pk__in=wanted).values_list("pk", flat=True))
+    if found != wanted:
+        raise Http404
+    return sorted(found)
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,7 @@ from .selectors import (
     licence_for_user,
     licences_for_user,
     order_for_licence,
+    order_ids_for_licence,
     orders_for_tab,
     tab_counts,
 )
@@ -192,11 +193,16 @@ def _report_action(request: HttpRequest, result, done_text: str) -> None:  # noq
 
 def _order_action(request: HttpRequest, key: str, action, done_text: str) -> HttpResponse:  # noqa: ANN001
     licence = licence_for_user(request.user, key)
-    result = action(licence=licence, order_ids=_selected_ids(request), actor=request.user.get_username())
-    _report_action(request, result, done_text)
     next_url = request.POST.get("next", "")
     if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
         next_url = f"/dashboard/{key}/errors/"
+    selected = _selected_ids(request)
+    if not selected:
+        messages.error(request, _("Select at least one order."))
+        return redirect(next_url)
+    order_ids = order_ids_for_licence(licence, selected)
+    result = action(licence=licence, order_ids=order_ids, actor=request.user.get_username())
+    _report_action(request, result, done_text)
     return redirect(next_url)
 
 

@@ -195,6 +195,9 @@ ORDER_RETRY_BASE_SECONDS = env.float("ORDER_RETRY_BASE_SECONDS", default=60.0)
 ORDER_RETRY_MAX_SECONDS = env.float("ORDER_RETRY_MAX_SECONDS", default=3600.0)
 # A claimed order whose worker died is reclaimed by the sweep after this long.
 ORDER_CLAIM_STALE_SECONDS = env.int("ORDER_CLAIM_STALE_SECONDS", default=300)
+# After an invoice create whose answer never came (timeout, lost connection, 5xx), no new create until a
+# look-up made this long after the read timeout ran out finds nothing (EF may still be storing it).
+EF_UNCERTAIN_CREATE_MARGIN_SECONDS = env.float("EF_UNCERTAIN_CREATE_MARGIN_SECONDS", default=40.0)
 CATCHUP_INTERVAL_MINUTES = env.int("CATCHUP_INTERVAL_MINUTES", default=15)
 WEBHOOK_MAX_BODY_BYTES = env.int("WEBHOOK_MAX_BODY_BYTES", default=64 * 1024)
 

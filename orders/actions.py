@@ -23,12 +23,16 @@ class ActionResult:
 
 
 def order_process_again(*, licence: Licence, order_ids: Iterable[int], actor: str) -> ActionResult:
-    """The Process button: read the order again and run it through checks and EF. Never a second invoice."""
+    """The Process button: read the order again and run it through checks and EF. Never a second invoice.
+
+    An order whose invoice EF already made but which did not finish (its number could not be read back)
+    is finished: the invoice is read again, never created again.
+    """
     result = ActionResult()
     for order in Order.objects.filter(licence=licence, pk__in=list(order_ids)).select_related("licence"):
         with transaction.atomic():
             order = Order.objects.select_for_update().get(pk=order.pk)
-            if order.is_invoiced or order.state == OrderState.HANDLED:
+            if order.state == OrderState.HANDLED:
                 result.refused[order.order_number] = "already invoiced"
                 continue
             if order.state not in AGAIN_FROM:

@@ -84,6 +84,9 @@ class Order(models.Model):
     claimed_at = models.DateTimeField(null=True, blank=True)
     # Set (and committed) before the EF invoice create: any later attempt first looks in EF.
     ef_create_started_at = models.DateTimeField(null=True, blank=True)
+    # Until then EF may still be storing the invoice of a create whose answer never came: no new create
+    # before a look-up made after this time has found nothing. An answer from EF settles it at once.
+    ef_create_settles_at = models.DateTimeField(null=True, blank=True)
 
     ef_client_id = models.BigIntegerField(null=True, blank=True)
     ef_invoice_id = models.BigIntegerField(null=True, blank=True)

@@ -1,14 +1,16 @@
 """Process one order: claim it, check it, match the EF client, create the invoice exactly once.
 
-Exactly once rests on two things: a guarded UPDATE claims the order for one worker at a time, and
-`ef_create_started_at` is committed before the invoice create, so any later attempt (a retry, a worker
-that took over from a crashed one) first looks in EF by `external_invoice_id` before creating.
+Exactly once rests on three things: a guarded UPDATE claims the order for one worker at a time;
+`ef_create_started_at` is committed before the invoice create, so any later attempt (a retry, a webhook,
+Process, catch-up, a worker that took over from a crashed one) first looks in EF by `external_invoice_id`;
+and after a create whose outcome we never heard, no attempt creates again until a look-up made after EF
+must have finished with it (`uncertain_create_settled_at`) has found nothing.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -64,6 +66,20 @@ class NoLongerProcessable(Exception):
     """The fresh snapshot shows the order should not be invoiced now (status changed)."""
 
 
+class Deferred(Exception):
+    """Not now, and not a failure: try again at `at` (an earlier create may still land in EF)."""
+
+    def __init__(self, at: datetime, reason: str) -> None:
+        super().__init__(reason)
+        self.at, self.reason = at, reason
+
+
+def uncertain_create_settles_at(started_at: datetime) -> datetime:
+    """When EF must have finished with a create that started at `started_at`, even if it never answered."""
+    wait = settings.HTTP_READ_TIMEOUT + settings.EF_UNCERTAIN_CREATE_MARGIN_SECONDS
+    return started_at + timedelta(seconds=wait)
+
+
 def order_claim(order_pk: int) -> bool:
     """One worker at a time: only the UPDATE that finds the order claimable wins."""
     now = timezone.now()
@@ -94,6 +110,17 @@ def order_process(order_pk: int) -> None:
         order_event_add(order, OrderEvent.Kind.STATE, f"processing → open: {hold.reason}")
     except Refused as refused:
         order_error(order, refused.code, refused.message, ef_answer=refused.ef_answer)
+    except Deferred as deferred:
+        # Not an attempt: the claim counted one, give it back.
+        _update(
+            order,
+            state=OrderState.RETRYING,
+            next_attempt_at=deferred.at,
+            state_reason=deferred.reason,
+            claimed_at=None,
+            attempts=max(0, order.attempts - 1),
+        )
+        order_event_add(order, OrderEvent.Kind.STATE, f"processing → retrying: {deferred.reason}")
     except NoLongerProcessable:
         from .sync import order_decide
 
@@ -278,24 +305,31 @@ def client_match_or_create(order: Order, domain: DomainOrder, licence: Licence, 
 
 def _invoice_create(order: Order, domain: DomainOrder, licence: Licence, ef: EfClient) -> None:
     external_id = external_invoice_id(licence.pk, order.order_number)
-    if order.ef_create_started_at is not None:
-        existing = ef.invoice_find_by_external_id(external_id)
-        if existing:
-            invoice_id = int(existing["invoice_id"])
-            _update(order, ef_invoice_id=invoice_id, ef_client_id=int(existing.get("client_id") or 0) or None)
-            order_event_add(
-                order,
-                OrderEvent.Kind.EF,
-                f"Found invoice {invoice_id} made by an earlier attempt; not creating another.",
-            )
-            return
+    if order.ef_create_started_at is not None and _invoice_adopt_earlier(order, ef, external_id):
+        return
     client_id = client_match_or_create(order, domain, licence, ef)
     payload = invoice_payload_build(
         domain, invoice_options(licence), client_id=client_id, external_id=external_id
     )
-    # Committed before the call: if we never learn the answer, the next attempt looks first.
-    _update(order, ef_create_started_at=timezone.now(), ef_client_id=client_id)
-    invoice_id = ef.invoice_create(payload)
+    # Committed before the call: if we never learn the answer, the next attempt looks first, and not
+    # before EF must have finished with this call.
+    started = timezone.now()
+    _update(
+        order,
+        ef_create_started_at=started,
+        ef_create_settles_at=uncertain_create_settles_at(started),
+        ef_client_id=client_id,
+    )
+    try:
+        invoice_id = ef.invoice_create(payload)
+    except ConnectorError as exc:
+        if _create_surely_refused(exc):
+            # EF said no: nothing was made, nothing to look for.
+            _update(order, ef_create_started_at=None, ef_create_settles_at=None)
+        elif exc.status is not None:
+            # EF answered (a 5xx): whatever it did is stored now, so the next look-up is conclusive.
+            _update(order, ef_create_settles_at=timezone.now())
+        raise
     _update(order, ef_invoice_id=invoice_id)
     order_event_add(
         order,
@@ -307,6 +341,51 @@ def _invoice_create(order: Order, domain: DomainOrder, licence: Licence, ef: EfC
             "reference": payload["reference"],
         },
     )
+
+
+def _create_surely_refused(exc: ConnectorError) -> bool:
+    """EF answered with an error (4xx, an HTTP-200 error body, 429): no invoice was made.
+
+    A timeout, a lost connection or a 5xx leaves the outcome unknown: the invoice may exist.
+    """
+    if exc.status is None:
+        return False
+    if isinstance(exc, TransientError):
+        return exc.status == 429
+    return True
+
+
+def _invoice_adopt_earlier(order: Order, ef: EfClient, external_id: str) -> bool:
+    """An earlier create may have made the invoice: find it, or be sure it does not exist before creating."""
+    looked_at = timezone.now()
+    existing = ef.invoice_find_by_external_id(external_id)
+    if existing:
+        invoice_id = int(existing["invoice_id"])
+        _update(order, ef_invoice_id=invoice_id, ef_client_id=int(existing.get("client_id") or 0) or None)
+        order_event_add(
+            order,
+            OrderEvent.Kind.EF,
+            f"Found invoice {invoice_id} made by an earlier attempt; not creating another.",
+        )
+        return True
+    settled_at = order.ef_create_settles_at or uncertain_create_settles_at(order.ef_create_started_at)
+    if looked_at < settled_at:
+        # EF may still be storing the invoice of the create we never heard back from: look again later,
+        # whatever triggered this attempt (retry, webhook, Process, catch-up, a takeover).
+        raise Deferred(
+            settled_at,
+            Text(
+                gettext_noop(
+                    "Making sure EenvoudigFactureren did not create the invoice of an earlier attempt; "
+                    "looking again at %(time)s."
+                ),
+                time=f"{timezone.localtime(settled_at):%H:%M:%S}",
+            ),
+        )
+    order_event_add(
+        order, OrderEvent.Kind.EF, "No invoice from the earlier attempt exists in EF; creating it now."
+    )
+    return False
 
 
 def _invoice_finish(order: Order, domain: DomainOrder, licence: Licence, ef: EfClient) -> None:

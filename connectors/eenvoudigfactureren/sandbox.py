@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 import random
 import re
+import time
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import date
@@ -87,6 +88,8 @@ class Fault:
     delay: float = 0.0
     drop: bool = False
     after: bool = False  # do the work, then fail the answer (the "created but we never heard" case)
+    # EF is slow at the work itself: nothing is stored for this long (a look-up meanwhile finds nothing).
+    slow_work: float = 0.0
 
 
 @dataclass
@@ -195,6 +198,13 @@ class EfSandbox(SandboxApp):
         return self.accounts[request.header("x-api-key")]
 
     def before(self, request: Request) -> Response | None:
+        early = self._gate(request)
+        fault: Fault | None = request.extra.get("fault")
+        if early is None and fault is not None and fault.slow_work:
+            time.sleep(fault.slow_work)  # outside the lock: other requests go on meanwhile
+        return early
+
+    def _gate(self, request: Request) -> Response | None:
         if not request.path.startswith("/api/v1/"):
             return None
         with self.lock:

@@ -85,14 +85,19 @@ def test_another_merchants_order_is_404_under_ones_own_licence(client, owner, ch
         assert getattr(client, method)(url, {"message": "x"}).status_code == 404
 
 
-def test_actions_with_another_merchants_order_ids_change_nothing(client, owner, charlie):
+def test_actions_with_another_merchants_order_ids_are_404_and_change_nothing(client, owner, charlie):
     _, licence, orders = owner
-    charlie_user, charlie_licence, _ = charlie
+    charlie_user, charlie_licence, charlie_orders = charlie
     logged_in(client, charlie_user)
     for name in ("dashboard-process", "dashboard-ignore"):
-        client.post(
-            reverse(name, args=[charlie_licence.key]), {"orders": [orders["error"].pk, orders["open"].pk]}
-        )
+        for selection in (
+            [orders["error"].pk, orders["open"].pk],
+            [charlie_orders["error"].pk, orders["error"].pk],  # one of one's own beside another's
+        ):
+            response = client.post(reverse(name, args=[charlie_licence.key]), {"orders": selection})
+            assert response.status_code == 404, (name, selection)
+    charlie_orders["error"].refresh_from_db()
+    assert charlie_orders["error"].state == OrderState.ERROR
     orders["error"].refresh_from_db()
     orders["open"].refresh_from_db()
     assert orders["error"].state == OrderState.ERROR and orders["open"].state == OrderState.OPEN
@@ -301,6 +306,12 @@ def test_login_works(client, owner):
     assert response.status_code == 302
 
 
+def test_an_action_without_a_selection_says_so(client, owner):
+    user, licence, _ = owner
+    response = logged_in(client, user).post(reverse("dashboard-process", args=[licence.key]), follow=True)
+    assert "Select at least one order." in response.content.decode()
+
+
 def test_actions_never_redirect_to_another_site(client, owner):
     user, licence, orders = owner
     response = logged_in(client, user).post(
@@ -316,3 +327,19 @@ def test_password_reset_by_email(client, owner):
     response = client.post(reverse("password_reset"), {"email": user.email})
     assert response.status_code == 302
     assert mail.outbox and "/password/set/" in mail.outbox[0].body
+
+
+def test_an_invoiced_order_in_errors_offers_process_and_not_ignore(client, owner):
+    user, licence, _ = owner
+    stuck = order_for(licence, OrderState.ERROR, ef_invoice_id=5999, error_code="EF_UNREACHABLE")
+    page = (
+        logged_in(client, user).get(reverse("dashboard-order", args=[licence.key, stuck.pk])).content.decode()
+    )
+    assert 'id="process-order"' in page and 'id="invoiced-unfinished"' in page
+    assert reverse("dashboard-ignore", args=[licence.key]) not in page
+    response = client.post(
+        reverse("dashboard-process", args=[licence.key]), {"orders": [stuck.pk]}, follow=True
+    )
+    assert "already invoiced" not in response.content.decode()
+    stuck.refresh_from_db()
+    assert stuck.state == OrderState.QUEUED and stuck.ef_invoice_id == 5999

@@ -21,7 +21,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def invoiced(pipeline, licence, case):
     pipeline.place(licence, case["order"])
     order = pipeline.wait(licence, case["order"]["id"])
-    assert order.state == OrderState.HANDLED, (order.state, order.error_message)
+    assert order.state == OrderState.HANDLED, (order.state, order.error_message, order.state_reason)
     [invoice] = pipeline.ef_invoices(licence)
     return order, invoice
 

@@ -17,10 +17,11 @@ from tests.conftest import control, order_fixture
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def drive(pipeline, licence, number, *, rounds: int = 30) -> Order:
+def drive(pipeline, licence, number, *, seconds: float = 15) -> Order:
     """Run the sweep (as the schedule would) until the order is finished."""
     pipeline.wait(licence, number, states=tuple(OrderState))
-    for _ in range(rounds):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
         order = Order.objects.get(licence=licence, order_number=number)
         if order.state in (OrderState.HANDLED, OrderState.ERROR):
             return order
