@@ -44,15 +44,19 @@ PAGE_SIZE = 50
 
 
 class ThrottledLoginView(LoginView):
-    """After too many failed logins for one user name, refuse further tries for 15 minutes."""
+    """After too many failed logins for one user name, or from one address, refuse tries for 15 minutes."""
 
     template_name = "registration/login.html"
 
-    def _key(self) -> str:
-        return f"login-failures:{self.request.POST.get('username', '').strip().lower()}"
+    def _keys(self) -> dict[str, int]:
+        name = self.request.POST.get("username", "").strip().lower()
+        return {
+            f"login-failures:{name}": settings.LOGIN_FAILURES_ALLOWED,
+            f"login-failures-from:{throttle.client_address(self.request)}": settings.LOGIN_FAILURES_PER_ADDRESS,
+        }
 
     def post(self, request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
-        if throttle.hits(self._key()) >= settings.LOGIN_FAILURES_ALLOWED:
+        if any(throttle.hits(key) >= limit for key, limit in self._keys().items()):
             form = self.get_form()
             form.errors.clear()
             form.add_error(None, _("Too many failed attempts. Wait 15 minutes or reset your password."))
@@ -60,11 +64,12 @@ class ThrottledLoginView(LoginView):
         return super().post(request, *args, **kwargs)
 
     def form_invalid(self, form):  # noqa: ANN001, ANN201 - Django's signature
-        throttle.hit(self._key(), 15 * 60)
+        for key in self._keys():
+            throttle.hit(key, 15 * 60)
         return super().form_invalid(form)
 
     def form_valid(self, form):  # noqa: ANN001, ANN201
-        throttle.reset(self._key())
+        throttle.reset(next(iter(self._keys())))
         return super().form_valid(form)
 
 

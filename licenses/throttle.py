@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest
 
 
-def client_address(request: HttpRequest) -> str:
-    # Behind the TLS proxy the first X-Forwarded-For hop is the client; REMOTE_ADDR otherwise.
-    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-    return (
-        forwarded.split(",")[0].strip() if forwarded else request.META.get("REMOTE_ADDR", "")
-    ) or "unknown"
+def client_address(request: HttpRequest, *, proxy_hops: int | None = None) -> str:
+    """The address that reached our first trusted proxy; REMOTE_ADDR when no proxy is trusted.
+
+    X-Forwarded-For is written by whoever sends the request, and each proxy appends the address it saw.
+    With N trusted proxies in front of us, only the N right-most entries were written by them: the N-th
+    from the right is the client. Anything left of it is the client's own claim and is never believed.
+    """
+    hops = settings.TRUSTED_PROXY_HOPS if proxy_hops is None else proxy_hops
+    remote = request.META.get("REMOTE_ADDR", "") or "unknown"
+    if hops <= 0:
+        return remote
+    entries = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+    entries = [entry for entry in entries if entry]
+    if len(entries) < hops:
+        return remote  # the proxies did not say: count the request against the proxy itself
+    return entries[-hops][:64]
 
 
 def hits(key: str) -> int:

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import logging
+import time
 from dataclasses import dataclass
-from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -17,9 +16,9 @@ from licenses.services import licence_for_store, licence_uninstall
 
 from .models import WebhookEvent, WebhookOutcome
 from .queue import enqueue
+from .webhook_event import InvalidEvent, webhook_event_fresh, webhook_event_parse
 
 logger = logging.getLogger(__name__)
-REQUIRED_FIELDS = ("eventId", "eventCreated", "storeId", "eventType")
 ORDER_EVENTS = ("order.created", "order.updated")
 
 
@@ -29,49 +28,43 @@ class WebhookReceipt:
     message: str
 
 
-def _parse(body: bytes) -> dict[str, Any] | None:
-    try:
-        event = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
-        return None
-    if not isinstance(event, dict) or any(event.get(name) in (None, "") for name in REQUIRED_FIELDS):
-        return None
-    return event
-
-
 def webhook_receive(body: bytes, signature: str) -> WebhookReceipt:
-    """The fast part, inside the HTTP request: no call to KMO Shops or EF happens here."""
-    event = _parse(body)
-    if event is None:
-        return WebhookReceipt(400, "malformed webhook body")
+    """The fast part, inside the HTTP request: no call to KMO Shops or EF happens here.
+
+    Any body gets an answer below 500: the shape is checked whole before the signature, the signature
+    before the age, and only a valid, signed, fresh event is stored.
+    """
+    try:
+        event = webhook_event_parse(body)
+    except InvalidEvent as exc:
+        return WebhookReceipt(400, f"malformed webhook body: {exc}")
     if not webhook_signature_valid(
-        settings.KMOSHOPS_CLIENT_SECRET, event["eventCreated"], str(event["eventId"]), signature
+        settings.KMOSHOPS_CLIENT_SECRET, event.event_created, event.event_id, signature
     ):
         logger.warning(
-            "webhook rejected: bad signature for event %s of store %s", event["eventId"], event["storeId"]
+            "webhook rejected: bad signature for event %s of store %s", event.event_id, event.store_id
         )
         return WebhookReceipt(401, "invalid signature")
     try:
-        store_id = int(event["storeId"])
-    except (TypeError, ValueError):
-        return WebhookReceipt(400, "storeId is not a number")
+        webhook_event_fresh(event, now=int(time.time()), max_age_seconds=settings.WEBHOOK_MAX_AGE_SECONDS)
+    except InvalidEvent as exc:
+        logger.warning("webhook rejected: %s (event %s)", exc, event.event_id)
+        return WebhookReceipt(400, str(exc))
     with transaction.atomic():
-        licence = licence_for_store(store_id)
+        licence = licence_for_store(event.store_id)
         try:
             with transaction.atomic():
                 stored = WebhookEvent.objects.create(
-                    event_id=str(event["eventId"])[:100],
-                    event_type=str(event["eventType"])[:60],
-                    store_id=store_id,
+                    event_id=event.event_id,
+                    event_type=event.event_type,
+                    store_id=event.store_id,
                     licence=licence,
-                    body=event,
+                    body=event.body,
                     outcome=WebhookOutcome.QUEUED if licence else WebhookOutcome.IGNORED,
                     note="" if licence else "unknown or cancelled store",
                 )
         except IntegrityError:
-            WebhookEvent.objects.filter(event_id=str(event["eventId"])[:100]).update(
-                deliveries=F("deliveries") + 1
-            )
+            WebhookEvent.objects.filter(event_id=event.event_id).update(deliveries=F("deliveries") + 1)
             return WebhookReceipt(200, "duplicate")
         if licence is None:
             return WebhookReceipt(200, "ignored")
@@ -80,10 +73,20 @@ def webhook_receive(body: bytes, signature: str) -> WebhookReceipt:
 
 
 def webhook_event_handle(event_pk: int) -> None:
-    """The slow part, in a worker: act on one stored event."""
+    """The slow part, in a worker: act on one stored event. A failure marks the event failed for staff."""
+    event = WebhookEvent.objects.select_related("licence").get(pk=event_pk)
+    try:
+        _handle(event)
+    except Exception as exc:  # noqa: BLE001 - the event must not stay "queued" forever
+        logger.exception("webhook event %s: handling failed", event.event_id)
+        WebhookEvent.objects.filter(pk=event.pk).update(
+            outcome=WebhookOutcome.FAILED, note=f"handling failed: {type(exc).__name__}: {exc}"[:1000]
+        )
+
+
+def _handle(event: WebhookEvent) -> None:
     from .sync import order_mark_deleted, order_refresh
 
-    event = WebhookEvent.objects.select_related("licence").get(pk=event_pk)
     licence: Licence | None = event.licence
     if licence is None:
         return

@@ -300,6 +300,15 @@ def test_failed_logins_are_throttled(client, owner, settings):
     assert "Too many failed attempts" in response.content.decode()
 
 
+def test_failed_logins_from_one_address_are_throttled_across_user_names(client, owner, settings):
+    settings.LOGIN_FAILURES_PER_ADDRESS = 3
+    for n in range(3):
+        client.post(reverse("login"), {"username": f"guess{n}@x.example", "password": "nope"})
+    user, _, _ = owner
+    response = client.post(reverse("login"), {"username": user.username, "password": PASSWORD})
+    assert response.status_code == 429
+
+
 def test_login_works(client, owner):
     user, _, _ = owner
     response = client.post(reverse("login"), {"username": user.username, "password": PASSWORD})

@@ -76,6 +76,35 @@ def test_signup_is_rate_limited(client, settings):
     assert Licence.objects.count() == 2
 
 
+def test_signup_throttling_ignores_a_spoofed_forwarded_for_without_a_proxy(client, settings):
+    settings.SIGNUP_RATE_PER_HOUR = 5
+    settings.TRUSTED_PROXY_HOPS = 0
+    statuses = [
+        client.post(
+            reverse("signup"),
+            {"email": f"s{n}@x.example", "company_name": "Spoof BV", "shop_url": "https://s.example"},
+            HTTP_X_FORWARDED_FOR=f"203.0.113.{n}",
+        ).status_code
+        for n in range(7)
+    ]
+    assert statuses.count(429) == 2
+    assert Licence.objects.count() == 5
+
+
+def test_behind_one_proxy_the_right_most_forwarded_address_counts(client, settings):
+    """The client can put anything left of the proxy's own entry; only the proxy's entry is believed."""
+    settings.SIGNUP_RATE_PER_HOUR = 2
+    settings.TRUSTED_PROXY_HOPS = 1
+
+    def attempt(n, forwarded):
+        data = {"email": f"p{n}@x.example", "company_name": "Proxy BV", "shop_url": "https://p.example"}
+        return client.post(reverse("signup"), data, HTTP_X_FORWARDED_FOR=forwarded).status_code
+
+    spoofed = [attempt(n, f"198.51.100.{n}, 192.0.2.7") for n in range(3)]
+    assert spoofed[-1] == 429  # one real client (192.0.2.7), whatever it claims in front
+    assert attempt(9, "192.0.2.8") != 429  # another real client has its own budget
+
+
 def test_an_unknown_installation_link_is_404(client):
     assert client.get(reverse("install", args=["nope"])).status_code == 404
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 import uuid
 
 import pytest
@@ -19,7 +20,7 @@ SECRET = "test_client_secret_abc123"  # the test settings' KMOSHOPS_CLIENT_SECRE
 def event(store_id: int, event_type: str = "order.created", order_id: str = "X1", **extra) -> dict:
     return {
         "eventId": str(uuid.uuid4()),
-        "eventCreated": 1725434529,
+        "eventCreated": int(time.time()),
         "storeId": store_id,
         "entityId": 1,
         "eventType": event_type,
