@@ -198,6 +198,9 @@ ORDER_RETRY_BASE_SECONDS = env.float("ORDER_RETRY_BASE_SECONDS", default=60.0)
 ORDER_RETRY_MAX_SECONDS = env.float("ORDER_RETRY_MAX_SECONDS", default=3600.0)
 # A claimed order whose worker died is reclaimed by the sweep after this long.
 ORDER_CLAIM_STALE_SECONDS = env.int("ORDER_CLAIM_STALE_SECONDS", default=300)
+# A queued order whose task vanished (a worker killed with tasks in hand, a broker restart) is queued
+# again by the sweep after this long.
+ORDER_LOST_TASK_SECONDS = env.int("ORDER_LOST_TASK_SECONDS", default=600)
 # After an invoice create whose answer never came (timeout, lost connection, 5xx), no new create until a
 # look-up made this long after the read timeout ran out finds nothing (EF may still be storing it).
 EF_UNCERTAIN_CREATE_MARGIN_SECONDS = env.float("EF_UNCERTAIN_CREATE_MARGIN_SECONDS", default=40.0)
@@ -205,6 +208,9 @@ CATCHUP_INTERVAL_MINUTES = env.int("CATCHUP_INTERVAL_MINUTES", default=15)
 WEBHOOK_MAX_BODY_BYTES = env.int("WEBHOOK_MAX_BODY_BYTES", default=64 * 1024)
 # KMO Shops (Ecwid) retries an event for up to 24 h after it happened; an older one is a replay.
 WEBHOOK_MAX_AGE_SECONDS = env.int("WEBHOOK_MAX_AGE_SECONDS", default=26 * 3600)
+
+# Only for bench/load.py: serve the one-INSERT yardstick view at /bench/one-insert/.
+BENCH_BASELINE_VIEW = env.bool("BENCH_BASELINE_VIEW", default=False)
 
 LOGGING = {
     "version": 1,

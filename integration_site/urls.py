@@ -1,5 +1,6 @@
 """Top-level URL map."""
 
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
@@ -29,3 +30,8 @@ urlpatterns = [
     path("dashboard/", include("dashboard.urls")),
     path("", include("licenses.urls")),
 ]
+
+if settings.BENCH_BASELINE_VIEW:
+    from .bench_baseline import one_insert
+
+    urlpatterns.insert(0, path("bench/one-insert/", one_insert))

@@ -17,9 +17,11 @@ logger = logging.getLogger(__name__)
 Connection = Literal["shop", "ef"]
 
 
-def licence_for_store(store_id: int) -> Licence | None:
-    """The live (not cancelled) licence connected to this KMO Shops store, if any."""
-    return Licence.objects.filter(store_id=store_id).exclude(state=LicenceState.CANCELLED).first()
+def licence_id_for_store(store_id: int) -> int | None:
+    """The live (not cancelled) licence connected to this KMO Shops store, as an id only: the webhook
+    path needs no decrypted secrets."""
+    live = Licence.objects.filter(store_id=store_id).exclude(state=LicenceState.CANCELLED)
+    return live.values_list("pk", flat=True).first()
 
 
 def shop_client(licence: Licence) -> KmoShopsClient:

@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import connection, transaction
 from django.db.models import F
+from django.utils import timezone
 
 from connectors.kmoshops.signature import webhook_signature_valid
 from licenses.models import Licence
-from licenses.services import licence_for_store, licence_uninstall
+from licenses.services import licence_id_for_store, licence_uninstall
 
 from .models import WebhookEvent, WebhookOutcome
 from .queue import enqueue
-from .webhook_event import InvalidEvent, webhook_event_fresh, webhook_event_parse
+from .webhook_event import InvalidEvent, ParsedEvent, webhook_event_fresh, webhook_event_parse
 
 logger = logging.getLogger(__name__)
 ORDER_EVENTS = ("order.created", "order.updated")
@@ -50,26 +52,46 @@ def webhook_receive(body: bytes, signature: str) -> WebhookReceipt:
     except InvalidEvent as exc:
         logger.warning("webhook rejected: %s (event %s)", exc, event.event_id)
         return WebhookReceipt(400, str(exc))
+    licence_id = licence_id_for_store(event.store_id)
     with transaction.atomic():
-        licence = licence_for_store(event.store_id)
-        try:
-            with transaction.atomic():
-                stored = WebhookEvent.objects.create(
-                    event_id=event.event_id,
-                    event_type=event.event_type,
-                    store_id=event.store_id,
-                    licence=licence,
-                    body=event.body,
-                    outcome=WebhookOutcome.QUEUED if licence else WebhookOutcome.IGNORED,
-                    note="" if licence else "unknown or cancelled store",
-                )
-        except IntegrityError:
+        stored_pk = webhook_event_insert(event, licence_id)
+        if stored_pk is None:
             WebhookEvent.objects.filter(event_id=event.event_id).update(deliveries=F("deliveries") + 1)
             return WebhookReceipt(200, "duplicate")
-        if licence is None:
+        if licence_id is None:
             return WebhookReceipt(200, "ignored")
-        enqueue("orders.tasks.webhook_event_task", stored.pk)
+        enqueue("orders.tasks.webhook_event_task", stored_pk)
     return WebhookReceipt(200, "queued")
+
+
+def webhook_event_insert(event: ParsedEvent, licence_id: int | None) -> int | None:
+    """Store a new event in one statement; None when its eventId was stored before (a redelivery)."""
+    table = WebhookEvent._meta.db_table
+    vendor = connection.vendor
+    body = json.dumps(event.body)
+    body_param = "%s::jsonb" if vendor == "postgresql" else "%s"
+    sql = (
+        f"INSERT INTO {table} (event_id, event_type, store_id, licence_id, body, received_at, deliveries, "  # noqa: S608 - our table name; every value is a parameter
+        f"outcome, note) VALUES (%s, %s, %s, %s, {body_param}, %s, 1, %s, %s) "
+        "ON CONFLICT (event_id) DO NOTHING RETURNING id"
+    )
+    outcome, note = (
+        (WebhookOutcome.QUEUED, "") if licence_id else (WebhookOutcome.IGNORED, "unknown or cancelled store")
+    )
+    params = [
+        event.event_id,
+        event.event_type,
+        event.store_id,
+        licence_id,
+        body,
+        timezone.now(),
+        outcome,
+        note,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    return int(row[0]) if row else None
 
 
 def webhook_event_handle(event_pk: int) -> None:

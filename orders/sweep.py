@@ -20,7 +20,6 @@ from .sync import licence_hold_reason, licence_orders_resume
 from .timeline import order_event_add
 
 logger = logging.getLogger(__name__)
-LOST_TASK_MINUTES = 10
 PROBE_EVERY = timedelta(minutes=5)
 
 
@@ -50,8 +49,13 @@ def orders_reclaim_stale() -> int:
 
 def orders_requeue_lost() -> int:
     """Queued orders whose task vanished (a broker restart) are queued again; the claim keeps it single."""
-    cutoff = timezone.now() - timedelta(minutes=LOST_TASK_MINUTES)
-    lost = Order.objects.filter(state=OrderState.QUEUED, updated_at__lt=cutoff).values_list("pk", flat=True)
+    now = timezone.now()
+    cutoff = now - timedelta(seconds=settings.ORDER_LOST_TASK_SECONDS)
+    lost = list(
+        Order.objects.filter(state=OrderState.QUEUED, updated_at__lt=cutoff).values_list("pk", flat=True)
+    )
+    # Each at most once per period, however long the backlog is.
+    Order.objects.filter(pk__in=lost, state=OrderState.QUEUED).update(updated_at=now)
     for pk in lost:
         enqueue("orders.tasks.order_process_task", pk)
     return len(lost)

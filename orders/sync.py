@@ -199,7 +199,8 @@ def order_decide(order: Order, *, changed: bool = True) -> None:
 
 def order_queue(order: Order, *, reason: str = "") -> None:
     Order.objects.filter(pk=order.pk).update(
-        **text_fields(state=OrderState.QUEUED, state_reason=reason, wait_code="", next_attempt_at=None)
+        **text_fields(state=OrderState.QUEUED, state_reason=reason, wait_code="", next_attempt_at=None),
+        updated_at=timezone.now(),  # the sweep's "task lost?" clock starts now
     )
     previous, order.state = order.state, OrderState.QUEUED
     order_event_add(order, OrderEvent.Kind.STATE, f"{previous} → queued" + (f": {reason}" if reason else ""))

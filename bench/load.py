@@ -1,0 +1,459 @@
+"""Load benchmark, as deployed: gunicorn + PostgreSQL (+ Redis) + qcluster workers, against the sandboxes.
+
+    .venv/bin/python bench/load.py [--redis] [--seconds 10] [--workers 2] [--gunicorn-workers 3]
+
+Starts everything itself on loopback (a fresh database `integration_bench`, the sandboxes, gunicorn with
+production settings, django-q2 workers), then measures in one run:
+
+1. webhook ingest at saturation: signed webhooks/s and answer p50/p99, beside a Django view in the same
+   gunicorn whose only work is one INSERT (the least a webhook can cost) — and their ratio;
+2. webhook answers at a steady offered rate (default 200/s): p50/p99;
+3. webhook → invoice at a steady 10 orders/s: p50/p99 from the shop's order to the handled EF invoice;
+4. sustained invoices/s when more orders are offered than the workers keep up with, beside a single
+   Python process making the same HTTP calls per order plus one row write (the yardstick) — and the ratio.
+
+Every request goes to 127.0.0.1; every loop is bounded in count and time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import http.client
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+SECRET = "bench_client_secret_0123456789"
+STORES = 8  # several merchants: Ecwid allows 600 requests/min per store token
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def pct(values: list[float], p: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+def wait_http(url: str, seconds: float = 30) -> None:
+    import requests
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            requests.get(url, timeout=1)
+            return
+        except requests.RequestException:
+            time.sleep(0.2)
+    raise SystemExit(f"{url} did not come up")
+
+
+class Bench:
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.procs: list[subprocess.Popen] = []
+        self.web_port, self.shop_port, self.ef_port, self.vies_port = (free_port() for _ in range(4))
+        self.web = f"http://127.0.0.1:{self.web_port}"
+        self.shop = f"http://127.0.0.1:{self.shop_port}"
+        self.ef = f"http://127.0.0.1:{self.ef_port}"
+        db = args.database_url
+        self.env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "integration_site.settings",
+            "DEBUG": "false",
+            "HTTPS": "false",
+            "SECRET_KEY": "bench-secret-key-" + "x" * 40,
+            "FIELD_ENCRYPTION_KEYS": "tyjPRZlNE8cGhDJ6kzL1b3z1mWZcj2w7i1D8mHfr1Dc=",
+            "ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "STATIC_MANIFEST": "false",
+            "DATABASE_URL": db,
+            "REDIS_URL": args.redis_url if args.redis else "",
+            "KMOSHOPS_CLIENT_ID": "bench-client",
+            "KMOSHOPS_CLIENT_SECRET": SECRET,
+            "KMOSHOPS_API_URL": f"{self.shop}/api/v3",
+            "EF_API_URL": self.ef,
+            "VIES_URL": f"http://127.0.0.1:{self.vies_port}",
+            "BENCH_BASELINE_VIEW": "true",
+            "LOG_LEVEL": "ERROR",
+            "Q_WORKERS": str(args.workers),
+            "ORDER_RETRY_BASE_SECONDS": "1",
+        }
+
+    # ------------------------------------------------------------------ set-up
+    def start(self, *argv: str, quiet: bool = True) -> subprocess.Popen:
+        proc = subprocess.Popen(
+            list(argv),
+            cwd=ROOT,
+            env=self.env,
+            start_new_session=True,
+            stdout=subprocess.DEVNULL if quiet else None,
+            stderr=subprocess.DEVNULL if quiet else None,
+        )
+        self.procs.append(proc)
+        return proc
+
+    def stop(self, proc: subprocess.Popen) -> None:
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(20)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            os.killpg(proc.pid, signal.SIGKILL)
+        if proc in self.procs:
+            self.procs.remove(proc)
+
+    def stop_all(self) -> None:
+        for proc in list(self.procs):
+            self.stop(proc)
+
+    def database_fresh(self) -> None:
+        import psycopg
+
+        name = self.args.database_url.rsplit("/", 1)[1]
+        admin = self.args.database_url.rsplit("/", 1)[0] + "/postgres"
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            conn.execute(f'CREATE DATABASE "{name}"')
+        subprocess.run(
+            [PYTHON, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=self.env, check=True
+        )
+        if self.args.redis:
+            import redis
+
+            redis.Redis.from_url(self.args.redis_url).flushdb()
+
+    def seed(self) -> list[tuple[int, str]]:
+        """STORES shops with a licence each; returns (store id, order template id)."""
+        import requests
+
+        os.environ.update(self.env)
+        sys.path.insert(0, str(ROOT))
+        import django
+
+        django.setup()
+        from django.utils import timezone
+
+        from licenses.models import ConnectionStatus, Licence
+
+        case = json.loads(next((ROOT / "tests" / "fixtures" / "orders").glob("a01*.json")).read_text())
+        self.case = case
+        requests.post(f"{self.shop}/_sandbox/webhooks/config", json={"read_timeout": 10}, timeout=5)
+        stores = []
+        for n in range(STORES):
+            profile = copy.deepcopy(case["store_profile"])
+            store_id = 97700000 + n
+            profile["generalInfo"]["storeId"] = store_id
+            requests.post(f"{self.shop}/_sandbox/stores", json={"profile": profile}, timeout=5)
+            token = requests.post(f"{self.shop}/_sandbox/stores/{store_id}/tokens", json={}, timeout=5).json()
+            key = f"bench-ef-{n}"
+            requests.post(
+                f"{self.ef}/_sandbox/accounts", json={"api_key": key, "rates": [21, 12, 6]}, timeout=5
+            )
+            Licence.objects.create(
+                store_id=store_id,
+                company_name=f"Bench {n}",
+                shop_token=token["access_token"],
+                shop_profile=profile,
+                shop_status=ConnectionStatus.OK,
+                ef_api_key=key,
+                ef_vat_rates=["0", "6", "12", "21"],
+                ef_status=ConnectionStatus.OK,
+                configured_at=timezone.now(),
+                process_from=timezone.now() - timezone.timedelta(days=3650),
+            )
+            stores.append((store_id, token["access_token"], key))
+        self.stores = stores
+        return stores
+
+    # ------------------------------------------------------------------ load generation
+    def _signed_event(self, store_id: int, order_id: str) -> tuple[bytes, str]:
+        from connectors.kmoshops.signature import webhook_signature
+
+        event = {
+            "eventId": str(uuid.uuid4()),
+            "eventCreated": int(time.time()),
+            "storeId": store_id,
+            "entityId": 1,
+            "eventType": "order.updated",
+            "data": {"orderId": order_id, "newPaymentStatus": "PAID"},
+        }
+        return json.dumps(event).encode(), webhook_signature(SECRET, event["eventCreated"], event["eventId"])
+
+    def _post(self, conn: http.client.HTTPConnection, path: str, body: bytes, signature: str) -> float:
+        started = time.perf_counter()
+        conn.request(
+            "POST",
+            path,
+            body,
+            {"Content-Type": "application/json", "X-Ecwid-Webhook-Signature": signature},
+        )
+        response = conn.getresponse()
+        response.read()
+        if response.status != 200:
+            raise RuntimeError(f"{path} answered {response.status}")
+        return (time.perf_counter() - started) * 1000
+
+    def saturate(self, path: str, seconds: float, connections: int) -> tuple[float, list[float]]:
+        """As many requests as `connections` keep-alive clients can make in `seconds`."""
+        bodies = [self._signed_event(self.stores[n % STORES][0], f"SAT{n}") for n in range(200_000)]
+        cursor = iter(bodies)
+        lock = threading.Lock()
+        stop_at = time.monotonic() + seconds
+
+        def client() -> list[float]:
+            conn = http.client.HTTPConnection("127.0.0.1", self.web_port, timeout=30)
+            times: list[float] = []
+            while time.monotonic() < stop_at:
+                with lock:
+                    body, signature = next(cursor)
+                times.append(self._post(conn, path, body, signature))
+            conn.close()
+            return times
+
+        started = time.monotonic()
+        with ThreadPoolExecutor(connections) as pool:
+            results = list(pool.map(lambda _: client(), range(connections)))
+        elapsed = time.monotonic() - started
+        latencies = [t for r in results for t in r]
+        return len(latencies) / elapsed, latencies
+
+    def steady(self, path: str, rate: float, seconds: float) -> list[float]:
+        """Open loop: one request every 1/rate s; latency counted from when it was due (queueing included)."""
+        count = int(rate * seconds)
+        bodies = [self._signed_event(self.stores[n % STORES][0], f"STD{n}") for n in range(count)]
+        start = time.perf_counter() + 0.2
+        latencies: list[float] = []
+        local = threading.local()
+
+        def send(n: int) -> None:
+            due = start + n / rate
+            delay = due - time.perf_counter()
+            if delay > 0:
+                time.sleep(delay)
+            if not hasattr(local, "conn"):
+                local.conn = http.client.HTTPConnection("127.0.0.1", self.web_port, timeout=30)
+            self._post(local.conn, path, *bodies[n])
+            latencies.append((time.perf_counter() - due) * 1000)
+
+        with ThreadPoolExecutor(64) as pool:
+            list(pool.map(send, range(count)))
+        return latencies
+
+    # ------------------------------------------------------------------ orders end to end
+    def place_orders(self, prefix: str, rate: float, seconds: float) -> dict[str, float]:
+        """Orders appear in the shops at `rate` per second; the shop sends order.created to gunicorn."""
+        import requests
+
+        session = requests.Session()
+        placed: dict[str, float] = {}
+        count = int(rate * seconds)
+        start = time.time() + 0.2
+        for n in range(count):
+            due = start + n / rate
+            if due > time.time():
+                time.sleep(due - time.time())
+            store_id = self.stores[n % STORES][0]
+            order = copy.deepcopy(self.case["order"])
+            number = f"{prefix}{n:05d}"
+            order.update(
+                id=number, internalId=900000 + n, orderNumber=900000 + n, email=f"k{n % 50}@x.example"
+            )
+            session.post(
+                f"{self.shop}/_sandbox/stores/{store_id}/orders", json={"order": order}, timeout=10
+            ).raise_for_status()
+            placed[number] = time.time()
+        return placed
+
+    def handled(self, numbers: dict[str, float], deadline_s: float) -> dict[str, float]:
+        from orders.models import Order, OrderState
+
+        deadline = time.monotonic() + deadline_s
+        done: dict[str, float] = {}
+        while time.monotonic() < deadline and len(done) < len(numbers):
+            rows = Order.objects.filter(
+                order_number__in=[n for n in numbers if n not in done], state=OrderState.HANDLED
+            ).values_list("order_number", "handled_at")
+            for number, at in rows:
+                done[number] = at.timestamp()
+            time.sleep(0.25)
+        return done
+
+    def single_process_yardstick(self, orders: int) -> float:
+        """The same HTTP calls per order as the pipeline, plus one row write, in one plain Python loop."""
+        from connectors.eenvoudigfactureren.client import EfClient
+        from connectors.kmoshops.client import KmoShopsClient
+        from orders.domain import DomainOrder  # noqa: F401 - same imports the pipeline pays for
+        from orders.ecwid_mapping import domain_order_from_ecwid
+        from orders.invoice_mapping import client_payload_build, invoice_payload_build
+        from orders.models import WebhookEvent
+        from orders.processing import invoice_options
+
+        store_id, token, key = self.stores[0]
+        shop = KmoShopsClient(store_id=store_id, access_token=token)
+        ef = EfClient(api_key=key)
+        from licenses.models import Licence
+
+        licence = Licence.objects.get(store_id=store_id)
+        numbers = [f"LOOP{n:05d}" for n in range(orders)]
+        import requests
+
+        for n, number in enumerate(numbers):
+            order = copy.deepcopy(self.case["order"])
+            order.update(id=number, internalId=990000 + n, orderNumber=990000 + n, email=f"loop{n}@x.example")
+            requests.post(
+                f"{self.shop}/_sandbox/stores/{store_id}/orders",
+                json={"order": order, "notify": False},
+                timeout=10,
+            )
+        requests.post(f"{self.shop}/_sandbox/app", json={"rate_limit_per_minute": 10**6}, timeout=5)
+        started = time.perf_counter()
+        for number in numbers:
+            snapshot = shop.order_get(number)
+            domain = domain_order_from_ecwid(snapshot, licence.shop_profile)
+            ef.client_find_by_email(domain.customer.email)
+            client_id = ef.client_create(client_payload_build(domain))
+            payload = invoice_payload_build(
+                domain, invoice_options(licence), client_id=client_id, external_id=f"loop-{number}"
+            )
+            invoice_id = ef.invoice_create(payload)
+            ef.invoice_get(invoice_id)
+            WebhookEvent.objects.create(  # the one row write
+                event_id=f"loop-{number}", event_type="bench.loop", body={"invoice_id": invoice_id}
+            )
+        requests.post(f"{self.shop}/_sandbox/app", json={"rate_limit_per_minute": 600}, timeout=5)
+        return orders / (time.perf_counter() - started)
+
+    # ------------------------------------------------------------------ the run
+    def run(self) -> None:
+        args = self.args
+        self.database_fresh()
+        self.start(
+            PYTHON,
+            "manage.py",
+            "sandbox",
+            "--kmoshops-port",
+            str(self.shop_port),
+            "--ef-port",
+            str(self.ef_port),
+            "--vies-port",
+            str(self.vies_port),
+            "--webhook-url",
+            f"{self.web}/webhooks/kmoshops/",
+        )
+        wait_http(f"{self.shop}/_sandbox/state")
+        self.seed()
+        gunicorn = str(Path(PYTHON).parent / "gunicorn")
+        self.start(
+            gunicorn,
+            "integration_site.wsgi",
+            "--workers",
+            str(args.gunicorn_workers),
+            "--bind",
+            f"127.0.0.1:{self.web_port}",
+            "--keep-alive",
+            "30",
+        )
+        wait_http(f"{self.web}/healthz")
+        broker = "Redis" if args.redis else "ORM (PostgreSQL)"
+        print(
+            f"setup: gunicorn {args.gunicorn_workers} workers, PostgreSQL, {broker} broker, {os.cpu_count()} cores"
+        )
+
+        self.saturate("/bench/one-insert/", 2, args.connections)  # warm both up
+        self.saturate("/webhooks/kmoshops/", 2, args.connections)
+        base_rate, base_lat = self.saturate("/bench/one-insert/", args.seconds, args.connections)
+        hook_rate, hook_lat = self.saturate("/webhooks/kmoshops/", args.seconds, args.connections)
+        print(
+            f"1. ingest at saturation ({args.connections} keep-alive connections, {args.seconds:.0f} s each)"
+        )
+        print(
+            f"   one-INSERT view : {base_rate:7.1f} req/s   p50 {pct(base_lat, 50):6.1f} ms   p99 {pct(base_lat, 99):6.1f} ms"
+        )
+        print(
+            f"   webhook         : {hook_rate:7.1f} req/s   p50 {pct(hook_lat, 50):6.1f} ms   p99 {pct(hook_lat, 99):6.1f} ms"
+        )
+        print(f"   ratio           : webhook / one-INSERT throughput = {hook_rate / base_rate:.2f}")
+
+        steady = self.steady("/webhooks/kmoshops/", args.rate, args.seconds)
+        print(
+            f"2. webhooks offered at a steady {args.rate:.0f}/s for {args.seconds:.0f} s: "
+            f"p50 {pct(steady, 50):.1f} ms, p99 {pct(steady, 99):.1f} ms"
+        )
+
+        self._purge_backlog()
+        workers = self.start(PYTHON, "manage.py", "qcluster")
+        time.sleep(3)
+        placed = self.place_orders("L", 10, args.seconds * 2)
+        done = self.handled(placed, 60)
+        latencies = [done[n] - placed[n] for n in done]
+        print(
+            f"3. webhook → invoice at 10 orders/s for {args.seconds * 2:.0f} s ({args.workers} workers): "
+            f"{len(done)}/{len(placed)} handled, p50 {pct(latencies, 50):.2f} s, p99 {pct(latencies, 99):.2f} s"
+        )
+
+        offered = args.burst_rate
+        placed = self.place_orders("T", offered, args.seconds)
+        done = self.handled(placed, 180)
+        finished = sorted(done.values())
+        span = (finished[-1] - min(placed.values())) if finished else float("nan")
+        pipeline_rate = len(done) / span if finished else 0.0
+        self.stop(workers)
+        yardstick = self.single_process_yardstick(min(200, int(offered * args.seconds)))
+        print(
+            f"4. offered {offered:.0f} orders/s for {args.seconds:.0f} s: {len(done)}/{len(placed)} invoiced, "
+            f"{pipeline_rate:.1f} invoices/s sustained ({args.workers} workers)"
+        )
+        print(f"   single-process loop (same HTTP calls + one row write): {yardstick:.1f} orders/s")
+        print(f"   ratio           : pipeline / single loop = {pipeline_rate / yardstick:.2f}")
+
+    def _purge_backlog(self) -> None:
+        """Phase 1 and 2 queued tasks for orders that do not exist; workers need not chew on them."""
+        from django_q.brokers import get_broker
+
+        from orders.models import Order, WebhookEvent
+
+        get_broker().purge_queue()
+        WebhookEvent.objects.all().delete()
+        Order.objects.all().delete()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--redis", action="store_true", help="Redis broker (default: ORM broker)")
+    parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13"))
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/integration_bench"),
+    )
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--rate", type=float, default=200, help="steady webhook rate of phase 2")
+    parser.add_argument("--burst-rate", type=float, default=25, help="orders/s offered in phase 4")
+    parser.add_argument("--workers", type=int, default=2, help="django-q2 worker processes")
+    parser.add_argument("--gunicorn-workers", type=int, default=3)
+    bench = Bench(parser.parse_args())
+    try:
+        bench.run()
+    finally:
+        bench.stop_all()
+
+
+if __name__ == "__main__":
+    main()
