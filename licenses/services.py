@@ -17,13 +17,6 @@ logger = logging.getLogger(__name__)
 Connection = Literal["shop", "ef"]
 
 
-def licence_id_for_store(store_id: int) -> int | None:
-    """The live (not cancelled) licence connected to this KMO Shops store, as an id only: the webhook
-    path needs no decrypted secrets."""
-    live = Licence.objects.filter(store_id=store_id).exclude(state=LicenceState.CANCELLED)
-    return live.values_list("pk", flat=True).first()
-
-
 def shop_client(licence: Licence) -> KmoShopsClient:
     return KmoShopsClient(store_id=int(licence.store_id or 0), access_token=licence.shop_token)
 

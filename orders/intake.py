@@ -5,16 +5,18 @@ from __future__ import annotations
 import json
 import logging
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
+from django_q.conf import Conf
 
 from connectors.kmoshops.signature import webhook_signature_valid
 from licenses.models import Licence
-from licenses.services import licence_id_for_store, licence_uninstall
+from licenses.services import licence_uninstall
 
 from .models import WebhookEvent, WebhookOutcome
 from .queue import enqueue
@@ -52,46 +54,46 @@ def webhook_receive(body: bytes, signature: str) -> WebhookReceipt:
     except InvalidEvent as exc:
         logger.warning("webhook rejected: %s (event %s)", exc, event.event_id)
         return WebhookReceipt(400, str(exc))
-    licence_id = licence_id_for_store(event.store_id)
-    with transaction.atomic():
-        stored_pk = webhook_event_insert(event, licence_id)
-        if stored_pk is None:
+    # With the ORM broker the event and its task row commit together; with Redis the INSERT autocommits
+    # and the task is pushed right after it.
+    with transaction.atomic() if Conf.ORM else nullcontext():
+        stored = webhook_event_insert(event)
+        if stored is None:
             WebhookEvent.objects.filter(event_id=event.event_id).update(deliveries=F("deliveries") + 1)
             return WebhookReceipt(200, "duplicate")
+        stored_pk, licence_id = stored
         if licence_id is None:
             return WebhookReceipt(200, "ignored")
         enqueue("orders.tasks.webhook_event_task", stored_pk)
     return WebhookReceipt(200, "queued")
 
 
-def webhook_event_insert(event: ParsedEvent, licence_id: int | None) -> int | None:
-    """Store a new event in one statement; None when its eventId was stored before (a redelivery)."""
-    table = WebhookEvent._meta.db_table
-    vendor = connection.vendor
-    body = json.dumps(event.body)
-    body_param = "%s::jsonb" if vendor == "postgresql" else "%s"
-    sql = (
-        f"INSERT INTO {table} (event_id, event_type, store_id, licence_id, body, received_at, deliveries, "  # noqa: S608 - our table name; every value is a parameter
-        f"outcome, note) VALUES (%s, %s, %s, %s, {body_param}, %s, 1, %s, %s) "
-        "ON CONFLICT (event_id) DO NOTHING RETURNING id"
+# One statement finds the store's live licence and stores the event (or nothing, for a redelivery).
+_INSERT = """
+INSERT INTO {events} (event_id, event_type, store_id, licence_id, body, received_at, deliveries, outcome, note)
+SELECT %s, %s, %s, live.id, {body}, %s, 1,
+       CASE WHEN live.id IS NULL THEN 'ignored' ELSE 'queued' END,
+       CASE WHEN live.id IS NULL THEN 'unknown or cancelled store' ELSE '' END
+FROM (SELECT (SELECT id FROM {licences} WHERE store_id = %s AND state <> 'cancelled' ORDER BY id LIMIT 1)
+      AS id) AS live
+WHERE true
+ON CONFLICT (event_id) DO NOTHING
+RETURNING id, licence_id
+"""
+
+
+def webhook_event_insert(event: ParsedEvent) -> tuple[int, int | None] | None:
+    """Store a new event with its licence (None: unknown or cancelled store); None for a redelivery."""
+    sql = _INSERT.format(
+        events=WebhookEvent._meta.db_table,
+        licences=Licence._meta.db_table,
+        body="%s::jsonb" if connection.vendor == "postgresql" else "%s",
     )
-    outcome, note = (
-        (WebhookOutcome.QUEUED, "") if licence_id else (WebhookOutcome.IGNORED, "unknown or cancelled store")
-    )
-    params = [
-        event.event_id,
-        event.event_type,
-        event.store_id,
-        licence_id,
-        body,
-        timezone.now(),
-        outcome,
-        note,
-    ]
+    params = [event.event_id, event.event_type, event.store_id, json.dumps(event.body), timezone.now()]
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(sql, [*params, event.store_id])
         row = cursor.fetchone()
-    return int(row[0]) if row else None
+    return (int(row[0]), row[1]) if row else None
 
 
 def webhook_event_handle(event_pk: int) -> None:
