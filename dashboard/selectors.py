@@ -18,6 +18,7 @@ TABS = {
     "open": list(OPEN_STATES),
     "report": [OrderState.HANDLED],
     "errors": [OrderState.ERROR],
+    "ignored": [OrderState.IGNORED, OrderState.DELETED],
 }
 
 

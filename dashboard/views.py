@@ -10,14 +10,16 @@ import csv
 
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import LoginView
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from licenses import throttle
@@ -27,9 +29,11 @@ from licenses.views import ef_key_submit
 from orders.actions import order_ignore, order_process_again
 from orders.explanations import explanation
 from orders.queue import enqueue
+from orders.texts import payload_of, translated
 
 from .models import Ticket
 from .selectors import (
+    TABS,
     Period,
     licence_for_user,
     licences_for_user,
@@ -73,6 +77,17 @@ class ThrottledLoginView(LoginView):
         return super().form_valid(form)
 
 
+class PasswordResetView(auth_views.PasswordResetView):
+    """Django's reset flow in the product's own layout; the e-mail links to SITE_URL, in the page's language."""
+
+    email_template_name = "registration/password_reset_email.txt"
+    subject_template_name = "registration/password_reset_subject.txt"
+
+    def form_valid(self, form):  # noqa: ANN001, ANN201 - Django's signature
+        self.extra_email_context = {"site_url": settings.SITE_URL}
+        return super().form_valid(form)
+
+
 def _page_context(request: HttpRequest, licence, **extra: object) -> dict[str, object]:  # noqa: ANN001
     return {
         "licence": licence,
@@ -95,7 +110,7 @@ def home(request: HttpRequest) -> HttpResponse:
 @require_GET
 def tab(request: HttpRequest, key: str, tab: str) -> HttpResponse:
     licence = licence_for_user(request.user, key)
-    if tab not in ("open", "report", "errors"):
+    if tab not in TABS:
         raise Http404
     period = Period.from_query(request.GET)
     search = request.GET.get("q", "")[:100]
@@ -115,35 +130,43 @@ def report_csv(request: HttpRequest, key: str) -> HttpResponse:
     response["Content-Disposition"] = (
         f'attachment; filename="report-{licence.key}-{period.start}-{period.end}.csv"'
     )
-    writer = csv.writer(response)
+    write_report_csv(response, orders, language=translation.get_language() or "en")
+    return response
+
+
+def write_report_csv(out, orders, *, language: str) -> None:  # noqa: ANN001 - a file-like and a queryset
+    """Opens as columns in Excel: a BOM for UTF-8; `;` and decimal commas for Dutch and French Excel."""
+    comma = not language.startswith("en")
+    out.write("\ufeff")
+    writer = csv.writer(out, delimiter=";" if comma else ",")
     writer.writerow(
         [
-            "order",
-            "order date",
-            "customer",
-            "e-mail",
-            "total",
-            "handled at",
-            "EF client id",
-            "EF invoice id",
-            "EF invoice number",
+            _("Order"),
+            _("Order date"),
+            _("Customer"),
+            _("E-mail"),
+            _("Total"),
+            _("Handled"),
+            _("EF client"),
+            _("EF invoice id"),
+            _("EF invoice"),
         ]
     )
     for order in orders.iterator():
+        total = "" if order.total is None else f"{order.total:.2f}"
         writer.writerow(
             [
-                order.order_number,
+                _csv_safe(order.order_number),
                 timezone.localtime(order.order_created_at).date() if order.order_created_at else "",
                 _csv_safe(order.customer_name),
                 _csv_safe(order.customer_email),
-                order.total,
+                total.replace(".", ",") if comma else total,
                 timezone.localtime(order.handled_at).strftime("%Y-%m-%d %H:%M") if order.handled_at else "",
                 order.ef_client_id or "",
                 order.ef_invoice_id or "",
-                order.ef_invoice_number,
+                _csv_safe(order.ef_invoice_number),
             ]
         )
-    return response
 
 
 def _csv_safe(value: str) -> str:
@@ -186,17 +209,31 @@ def _selected_ids(request: HttpRequest) -> list[int]:
     return [int(value) for value in request.POST.getlist("orders") if value.isdigit()][:500]
 
 
-def _report_action(request: HttpRequest, result, done_text: str) -> None:  # noqa: ANN001
+def processed_again_message(count: int) -> str:
+    return ngettext(
+        "%(count)s order will be processed again.", "%(count)s orders will be processed again.", count
+    ) % {"count": count}
+
+
+def ignored_message(count: int) -> str:
+    return ngettext(
+        "%(count)s order is ignored; find it under Ignored, where Process undoes it.",
+        "%(count)s orders are ignored; find them under Ignored, where Process undoes it.",
+        count,
+    ) % {"count": count}
+
+
+def _report_action(request: HttpRequest, result, done_text) -> None:  # noqa: ANN001
     if result.done:
-        messages.success(request, done_text % {"count": len(result.done)})
+        messages.success(request, done_text(len(result.done)))
     for number, why in result.refused.items():
-        reason = _("already invoiced") if why == "already invoiced" else why
+        reason = _("already invoiced") if why == "already invoiced" else translated(payload_of(why), why)
         messages.error(
             request, _("Order %(number)s was not changed: %(reason)s.") % {"number": number, "reason": reason}
         )
 
 
-def _order_action(request: HttpRequest, key: str, action, done_text: str) -> HttpResponse:  # noqa: ANN001
+def _order_action(request: HttpRequest, key: str, action, done_text) -> HttpResponse:  # noqa: ANN001
     licence = licence_for_user(request.user, key)
     next_url = request.POST.get("next", "")
     if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
@@ -214,13 +251,13 @@ def _order_action(request: HttpRequest, key: str, action, done_text: str) -> Htt
 @login_required
 @require_POST
 def orders_process(request: HttpRequest, key: str) -> HttpResponse:
-    return _order_action(request, key, order_process_again, _("%(count)s order(s) will be processed again."))
+    return _order_action(request, key, order_process_again, processed_again_message)
 
 
 @login_required
 @require_POST
 def orders_ignore(request: HttpRequest, key: str) -> HttpResponse:
-    return _order_action(request, key, order_ignore, _("%(count)s order(s) ignored."))
+    return _order_action(request, key, order_ignore, ignored_message)
 
 
 @login_required

@@ -49,7 +49,11 @@ class ConfigurationForm(forms.Form):
         widget=forms.CheckboxSelectMultiple,
     )
     process_from = forms.DateField(
-        label=_("Process orders created on or after"), widget=forms.DateInput(attrs={"type": "date"})
+        label=_("Process orders created on or after"),
+        # A date input takes ISO dates only, whatever the page's language: a localized value is dropped.
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        input_formats=["%Y-%m-%d"],
+        help_text=_("Orders created before this date are not invoiced; you find them under Ignored."),
     )
     amounts = forms.ChoiceField(
         label=_("Amounts on the invoice"),
@@ -82,7 +86,7 @@ class ConfigurationForm(forms.Form):
 
     def __init__(self, *args: Any, licence: Licence, **kwargs: Any) -> None:
         self.licence = licence
-        if not args and "initial" not in kwargs:
+        if kwargs.get("initial") is None:  # shown on an unbound form, ignored on a bound one
             kwargs["initial"] = {
                 "processable_statuses": licence.processable_statuses,
                 "process_from": timezone.localdate(licence.process_from)

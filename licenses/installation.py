@@ -34,14 +34,26 @@ class InstallationError(Exception):
     """Something the merchant must see, in their language."""
 
 
+class AlreadyConnected(InstallationError):
+    """Nothing went wrong: the step was done before (a replayed OAuth callback)."""
+
+
+def licence_owner_without_password(licence: Licence) -> Any | None:
+    """The licence's login when it has never logged in (its password was never chosen), else None."""
+    access = licence.access.select_related("user").filter(hidden=False, user__last_login__isnull=True).first()
+    return access.user if access else None
+
+
 @dataclass(frozen=True)
 class Signup:
     licence: Licence
     new_login: bool
 
 
-def install_url(licence: Licence) -> str:
-    return settings.SITE_URL + reverse("install", args=[licence.install_token])
+def install_url(licence: Licence, language: str | None = None) -> str:
+    """The secret installation link; with the language of the e-mail it is sent in, so it opens in it."""
+    url = settings.SITE_URL + reverse("install", args=[licence.install_token])
+    return f"{url}?lang={language}" if language else url
 
 
 def oauth_redirect_uri() -> str:
@@ -56,7 +68,7 @@ def _signup_email(licence: Licence, user: Any, new_login: bool) -> None:
         _("Licence key: %(key)s") % {"key": licence.key},
         "",
         _("1. Install the integration with this installation URL:"),
-        install_url(licence),
+        install_url(licence, translation.get_language()),
         "",
         _("2. Your login for the dashboard (%(url)s):") % {"url": login_url},
         _("   user name: %(email)s") % {"email": user.email},
@@ -140,6 +152,11 @@ def shop_connect(licence: Licence, *, code: str) -> None:
         grant = oauth_code_exchange(code=code, redirect_uri=oauth_redirect_uri())
         profile = KmoShopsClient(store_id=grant.store_id, access_token=grant.access_token).profile()
     except ConnectorError as exc:
+        if licence.shop_status == ConnectionStatus.OK and licence.shop_token:
+            # Back or refresh replays a used code: the connection made with it still works.
+            raise AlreadyConnected(
+                _("KMO Shops is already connected and keeps working; nothing changed.")
+            ) from exc
         Licence.objects.filter(pk=licence.pk).update(
             shop_status=ConnectionStatus.FAILING if licence.shop_token else ConnectionStatus.NONE,
             shop_status_reason=exc.message[:500],
@@ -151,10 +168,17 @@ def shop_connect(licence: Licence, *, code: str) -> None:
         Licence.objects.filter(store_id=grant.store_id)
         .exclude(pk=licence.pk)
         .exclude(state=LicenceState.CANCELLED)
+        .first()
     )
-    if other.exists():
+    if other is not None:
         raise InstallationError(
-            _("This KMO Shops store is already connected to licence %(key)s.") % {"key": other.first().key}
+            _(
+                "This KMO Shops store is already connected to licence %(key)s. To install the integration "
+                "on this licence instead, first remove the app from that store in KMO Shops (Apps → My apps "
+                "→ Remove): licence %(key)s then stops, and you can press Connect here again. If you meant "
+                "to keep licence %(key)s, you need nothing here: log in and use that licence."
+            )
+            % {"key": other.key}
         )
     licence.store_id = grant.store_id
     licence.shop_token = grant.access_token

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import secrets
 from datetime import datetime, timedelta
 
@@ -142,7 +143,9 @@ class Licence(models.Model):
     def trial_days_left(self) -> int:
         if self.state != LicenceState.TRIAL:
             return 0
-        return max(0, (self.trial_ends_at - timezone.now()).days)
+        # Whole days, rounded up: the day a 30-day trial starts says 30, its last day says 1.
+        seconds = (self.trial_ends_at - timezone.now()).total_seconds()
+        return max(0, math.ceil(seconds / 86400))
 
     @property
     def may_process(self) -> bool:

@@ -10,4 +10,5 @@ urlpatterns = [
     path("install/<str:token>/kmoshops/", views.install_kmoshops_connect, name="install-kmoshops"),
     path("install/<str:token>/ef/", views.install_ef_connect, name="install-ef"),
     path("install/<str:token>/configuration/", views.install_configuration, name="install-configuration"),
+    path("install/<str:token>/password/", views.install_password, name="install-password"),
 ]

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth.forms import SetPasswordForm
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -15,10 +18,12 @@ from connectors.kmoshops.client import oauth_authorize_url
 from . import throttle
 from .forms import ConfigurationForm, EfKeyForm, SignupForm
 from .installation import (
+    AlreadyConnected,
     InstallationError,
     configuration_save,
     ef_connect,
     licence_by_install_token,
+    licence_owner_without_password,
     licence_signup,
     oauth_redirect_uri,
     oauth_state_make,
@@ -55,20 +60,60 @@ def _licence_or_404(token: str) -> Licence:
     return licence
 
 
+def dead_install_link(request: HttpRequest) -> HttpResponse:
+    message = _(
+        "This installation link no longer works. Either the licence was cancelled (the app was removed "
+        "from your KMO Shops backend) or the link was copied incompletely. Copy the link again from your "
+        "welcome e-mail, or sign up again; questions: %(email)s."
+    ) % {"email": settings.SUPPORT_EMAIL}
+    return render(request, "licenses/install_problem.html", {"message": message}, status=404)
+
+
 def install_context(licence: Licence, **extra: object) -> dict[str, object]:
+    owner = licence_owner_without_password(licence) if licence.installation_complete else None
     return {
         "licence": licence,
         "install_token": licence.install_token,
         "ef_form": EfKeyForm(),
         "config_form": ConfigurationForm(licence=licence),
+        "password_form": SetPasswordForm(owner) if owner else None,
+        "owner": owner,
         **extra,
     }
 
 
 @require_GET
 def install(request: HttpRequest, token: str) -> HttpResponse:
-    licence = _licence_or_404(token)
+    licence = licence_by_install_token(token)
+    if licence is None:
+        return dead_install_link(request)
+    language = request.GET.get("lang", "")
+    if language in dict(settings.LANGUAGES):
+        # The link from a Dutch e-mail opens in Dutch, and the choice sticks for the pages after it.
+        translation.activate(language)
+        request.LANGUAGE_CODE = language
+        response = render(request, "licenses/install.html", install_context(licence))
+        response.set_cookie(settings.LANGUAGE_COOKIE_NAME, language, samesite="Lax")
+        return response
     return render(request, "licenses/install.html", install_context(licence))
+
+
+@require_POST
+def install_password(request: HttpRequest, token: str) -> HttpResponse:
+    """The last step: choose the dashboard password here (the installation link is the secret), log in."""
+    licence = _licence_or_404(token)
+    owner = licence_owner_without_password(licence)
+    if owner is None or not licence.installation_complete:
+        messages.info(request, _("Your password was chosen before: log in with it."))
+        return redirect("login")
+    form = SetPasswordForm(owner, request.POST)
+    if not form.is_valid():
+        context = install_context(licence, password_form=form)
+        return render(request, "licenses/install.html", context, status=400)
+    user = form.save()
+    login(request, user)
+    messages.success(request, _("Your password is saved. Welcome to your dashboard."))
+    return redirect("dashboard-home")
 
 
 @require_POST
@@ -83,7 +128,8 @@ def install_kmoshops_callback(request: HttpRequest) -> HttpResponse:
     try:
         licence = oauth_state_read(request.GET.get("state", ""))
     except InstallationError as exc:
-        return render(request, "licenses/install_problem.html", {"message": str(exc)}, status=400)
+        context = {"message": str(exc), "retry": True}
+        return render(request, "licenses/install_problem.html", context, status=400)
     back = reverse("install", args=[licence.install_token])
     if request.GET.get("error"):
         messages.error(
@@ -97,6 +143,9 @@ def install_kmoshops_callback(request: HttpRequest) -> HttpResponse:
         return redirect(back)
     try:
         shop_connect(licence, code=code)
+    except AlreadyConnected as exc:
+        messages.info(request, str(exc))
+        return redirect(back)
     except InstallationError as exc:
         messages.error(request, str(exc))
         return redirect(back)

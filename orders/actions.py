@@ -6,11 +6,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from licenses.models import Licence
 
 from .models import Order, OrderEvent, OrderState
-from .sync import order_queue
+from .sync import order_queue, waiting_for_payment
+from .texts import Text, text_fields
 from .timeline import order_event_add
 
 AGAIN_FROM = (OrderState.ERROR, OrderState.OPEN, OrderState.IGNORED, OrderState.DELETED, OrderState.RETRYING)
@@ -38,6 +41,13 @@ def order_process_again(*, licence: Licence, order_ids: Iterable[int], actor: st
             if order.state not in AGAIN_FROM:
                 result.refused[order.order_number] = f"already {order.get_state_display().lower()}"
                 continue
+            if (
+                not order.is_invoiced
+                and order.payment_status
+                and (order.payment_status not in licence.processable_statuses)
+            ):
+                result.refused[order.order_number] = waiting_for_payment(licence, order.payment_status)
+                continue
             Order.objects.filter(pk=order.pk).update(
                 attempts=0,
                 error_code="",
@@ -59,10 +69,16 @@ def order_ignore(*, licence: Licence, order_ids: Iterable[int], actor: str) -> A
             Order.objects.filter(pk=order.pk, ef_invoice_id__isnull=True)
             .exclude(state__in=[OrderState.HANDLED, OrderState.PROCESSING])
             .update(
-                state=OrderState.IGNORED,
-                state_reason=f"Ignored by {actor}.",
-                wait_code="",
-                next_attempt_at=None,
+                **text_fields(
+                    state=OrderState.IGNORED,
+                    state_reason=Text(
+                        gettext_noop("Ignored by %(actor)s on %(date)s. Process undoes it."),
+                        actor=actor,
+                        date=f"{timezone.localdate():%Y-%m-%d}",
+                    ),
+                    wait_code="",
+                    next_attempt_at=None,
+                )
             )
         )
         if updated:

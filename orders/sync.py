@@ -177,10 +177,7 @@ def order_decide(order: Order, *, changed: bool = True) -> None:
         return
     status = order.payment_status
     if status not in licence.processable_statuses:
-        wanted = " or ".join(licence.processable_statuses)
-        reason = Text(
-            gettext_noop("Waiting for %(wanted)s, now %(status)s."), wanted=wanted, status=status or "-"
-        )
+        reason = waiting_for_payment(licence, status)
         _set_state(order, OrderState.OPEN, reason, wait_code=WaitCode.STATUS)
         return
     if licence.process_from and order.order_created_at and order.order_created_at < licence.process_from:
@@ -195,6 +192,18 @@ def order_decide(order: Order, *, changed: bool = True) -> None:
         _wait(order, *hold)
         return
     order_queue(order)
+
+
+def waiting_for_payment(licence: Licence, status: str) -> Text:
+    """Why an order waits in Open: its payment status, and the setting that decides it."""
+    return Text(
+        gettext_noop(
+            "Waiting for payment: the order is %(status)s. Orders are processed once they are %(wanted)s "
+            "(Configuration → payment statuses)."
+        ),
+        status=status or "-",
+        wanted="|".join(licence.processable_statuses),
+    )
 
 
 def order_queue(order: Order, *, reason: str = "") -> None:

@@ -10,13 +10,31 @@ from typing import Any
 
 from django.utils.translation import gettext
 
+from .labels import PAYMENT_STATUS_LABELS, payment_statuses_label
+
+# Parameters that hold payment status codes (several joined by "|"): shown by their label.
+STATUS_PARAMS = ("status", "wanted")
+
+
+def _shown(params: dict[str, Any], *, translate: bool) -> dict[str, Any]:
+    shown = dict(params)
+    for name in STATUS_PARAMS:
+        if isinstance(shown.get(name), str):
+            codes = shown[name]
+            shown[name] = (
+                payment_statuses_label(codes)
+                if translate
+                else " / ".join(PAYMENT_STATUS_LABELS.get(c, c) for c in codes.split("|") if c) or "-"
+            )
+    return shown
+
 
 class Text(str):
     template: str
     params: dict[str, Any]
 
     def __new__(cls, template: str, **params: Any) -> Text:
-        obj = super().__new__(cls, template % params if params else template)
+        obj = super().__new__(cls, template % _shown(params, translate=False) if params else template)
         obj.template = template
         obj.params = params
         return obj
@@ -39,6 +57,7 @@ def translated(payload: dict[str, Any] | None, fallback: str) -> str:
     if not payload or "t" not in payload:
         return fallback
     try:
-        return gettext(payload["t"]) % payload.get("p", {}) if payload.get("p") else gettext(payload["t"])
+        params = payload.get("p")
+        return gettext(payload["t"]) % _shown(params, translate=True) if params else gettext(payload["t"])
     except (KeyError, TypeError, ValueError):
         return fallback

@@ -1,9 +1,13 @@
-"""A new merchant's whole journey in headless Chromium, against the live server and the sandboxes.
+"""A new merchant's whole journey in headless Chromium, against the live server and the sandboxes, in
+Dutch, French and English on a desktop, and once in Dutch on a 390×844 phone.
 
 sign-up → the e-mailed installation URL → connect the KMO Shops sandbox (OAuth) → paste the EF sandbox key
-→ save configuration → a paid order appears on Report with its EF invoice number → a failing order appears
-on Errors → More info → fix (add the VAT rate in EF, ReConnect) → Process → Report.
-Screenshots go to test-artifacts/browser/.
+→ save the configuration without touching a field → choose the password on the installation page → a paid
+order appears on Report with its EF invoice number → a failing order appears on Errors → More info → fix
+(add the VAT rate in EF, ReConnect) → Process on its row → Report.
+
+Every merchant page is checked for a horizontal scrollbar and, in Dutch and French, for English left
+untranslated (from the list below). Screenshots go to test-artifacts/browser/<language>-<device>/.
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ from pathlib import Path
 
 import pytest
 from django.core import mail
+from django.utils import translation
+from django.utils.translation import gettext
 
 from tests.conftest import ROOT, control, order_fixture
 
@@ -31,13 +37,12 @@ except ImportError:  # pragma: no cover - playwright is in requirements-dev.txt
 
 
 @pytest.fixture
-def browser_page():
+def chromium():
     if sync_playwright is None:
         pytest.skip("Python Playwright is not installed")
     if not Path(CHROMIUM).exists():
         pytest.skip("headless Chromium is not installed (apt-get install chromium; .ci/run does this)")
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # Playwright's loop runs in this thread beside the ORM
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM,
@@ -48,15 +53,68 @@ def browser_page():
                 "--disable-dev-shm-usage",
             ],
         )
-        page = browser.new_page(locale="en-GB", viewport={"width": 1280, "height": 900})
-        page.set_default_timeout(20_000)
-        yield page
+        yield browser
         browser.close()
     os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
 
 
-def shot(page, name: str) -> None:
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+DESKTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 390, "height": 844}
+LOCALES = {"en": "en-GB", "nl": "nl-BE", "fr": "fr-BE"}
+# English a Dutch or French merchant must never meet on our pages (checked where the translation differs),
+# and words that are never right in any language.
+UNTRANSLATED = [
+    "More info",
+    "Report problem",
+    "Ignore selected",
+    "Process selected",
+    "Look for new orders now",
+    "Go to the dashboard",
+    "Save configuration",
+    "Verify and save",
+    "Log out",
+    "How to fix it",
+    "Export CSV",
+    "Ask us",
+    "Choose your dashboard password",
+    "Payment statuses that make an order processable",
+    "Process orders created on or after",
+    "will be processed again",
+    "Installation complete",
+    "Waiting for payment",
+]
+NEVER = ["Bad Request", "AWAITING_PAYMENT", "Django administration", "order(s)"]
+
+
+class Journey:
+    def __init__(self, page, language: str, device: str) -> None:
+        self.page, self.language, self.device = page, language, device
+        self.folder = ARTIFACTS / f"{language}-{device}"
+        self.folder.mkdir(parents=True, exist_ok=True)
+
+    def t(self, text: str) -> str:
+        with translation.override(self.language):
+            return gettext(text)
+
+    def check(self, name: str) -> None:
+        """A merchant page: no sideways scrolling, nothing left in English; then a screenshot."""
+        page = self.page
+        page.wait_for_load_state()
+        page.screenshot(path=str(self.folder / f"{name}.png"), full_page=True)
+        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 1, (
+            f"{name}: the page scrolls sideways by {overflow}px ({self.language}, {self.device})"
+        )
+        text = page.locator("body").inner_text()
+        for phrase in NEVER:
+            assert phrase not in text, f"{name}: '{phrase}' on the page"
+        if self.language != "en":
+            for phrase in UNTRANSLATED:
+                if self.t(phrase) != phrase:
+                    assert phrase not in text, f"{name}: '{phrase}' is not translated ({self.language})"
+        if self.device == "desktop":
+            height = page.evaluate("document.querySelector('header.top').offsetHeight")
+            assert height < 70, f"{name}: the header wraps ({height}px)"
 
 
 def recent(order: dict) -> dict:
@@ -66,8 +124,17 @@ def recent(order: dict) -> dict:
     return order
 
 
-def test_a_new_merchant_installs_and_sees_orders_go_through(browser_page, live_server, sandboxes, settings):
-    page = browser_page
+@pytest.mark.parametrize(
+    ("language", "device"),
+    [("nl", "desktop"), ("fr", "desktop"), ("en", "desktop"), ("nl", "phone")],
+)
+def test_a_new_merchant_installs_and_sees_orders_go_through(
+    chromium, live_server, sandboxes, settings, language, device
+):
+    page = chromium.new_page(locale=LOCALES[language], viewport=DESKTOP if device == "desktop" else PHONE)
+    page.set_default_timeout(20_000)
+    journey = Journey(page, language, device)
+    t = journey.t
     settings.SITE_URL = live_server.url
     sandboxes.shop.webhook_url = f"{live_server.url}/webhooks/kmoshops/"
     case = order_fixture("a01")
@@ -80,90 +147,91 @@ def test_a_new_merchant_installs_and_sees_orders_go_through(browser_page, live_s
 
     # 1. Sign up on the integrations page.
     page.goto(live_server.url + "/")
+    journey.check("00-integrations")
     page.click("#start-trial")
     page.fill("#id_email", "lotte@groenekoffieboon.example")
     page.fill("#id_company_name", "De Groene Koffieboon BV")
     page.fill("#id_shop_url", "https://www.degroenekoffieboon.example")
     page.click("#signup-submit")
-    expect(page.locator("h1")).to_have_text("Check your mailbox")
-    shot(page, "01-signed-up")
+    expect(page.locator("h1")).to_have_text(t("Check your mailbox"))
+    journey.check("01-signed-up")
 
-    # 2. The one e-mail carries the installation URL and the login details.
+    # 2. The one e-mail, in the merchant's language, carries the installation URL.
     body = mail.outbox[-1].body
-    install_url = re.search(r"http\S+/install/\S+/", body).group(0)
-    password_url = re.search(r"http\S+/password/set/\S+/", body).group(0)
+    install_url = re.search(r"http\S+/install/\S+", body).group(0)
+    assert install_url.endswith(f"?lang={language}")
 
     # 3. Connect KMO Shops through the sandbox's OAuth consent page.
     page.goto(install_url)
+    expect(page.locator("html")).to_have_attribute("lang", language)
     expect(page.locator("#dot-shop .dot")).to_have_class(re.compile("none"))
+    journey.check("02-installation")
     page.click("#connect-shop")
     expect(page.locator("h1")).to_have_text("KMO Shops (sandbox)")
-    shot(page, "02-kmoshops-consent")
     page.click("#approve")
-    expect(page.locator(".messages")).to_contain_text("KMO Shops is connected.")
+    expect(page.locator(".messages")).to_contain_text(t("KMO Shops is connected."))
     expect(page.locator("#dot-shop .dot")).to_have_class(re.compile("ok"))
 
     # 4. Paste the EF key in the popup; a wrong one first.
     page.click("#connect-ef")
     page.fill("#id_api_key", "not-a-key")
     page.click("#ef-save")
-    expect(page.locator("#ef-dialog")).to_contain_text("does not accept this API key")
+    expect(page.locator("#ef-dialog .errorlist")).to_be_visible()
+    journey.check("03-wrong-ef-key")
     page.fill("#id_api_key", "ef-browser-key")
     page.click("#ef-save")
     expect(page.locator("#dot-ef .dot")).to_have_class(re.compile("ok"))
 
-    # 5. Save the configuration: installation complete.
+    # 5. Save the configuration as it is offered: no field needs entering again.
     page.click("#config-save")
     expect(page.locator("#install-complete")).to_be_visible()
-    shot(page, "03-installation-complete")
+    journey.check("04-installation-complete")
 
-    # 6. Choose a password through the e-mailed link, log in.
-    page.goto(password_url)
-    page.fill("#id_new_password1", "Koffie-is-lekker-2026")
-    page.fill("#id_new_password2", "Koffie-is-lekker-2026")
-    page.click("input[type=submit]")
-    page.goto(live_server.url + "/login/")
-    page.fill("#id_username", "lotte@groenekoffieboon.example")
-    page.fill("#id_password", "Koffie-is-lekker-2026")
-    page.click("#login-submit")
+    # 6. Choose the password right there; it logs in and opens the dashboard.
+    page.fill("#install-password #id_new_password1", "Koffie-is-lekker-2026")
+    page.fill("#install-password #id_new_password2", "Koffie-is-lekker-2026")
+    page.click("#install-password-save")
     expect(page.locator("nav.tabs")).to_be_visible()
+    journey.check("05-dashboard")
 
-    # 7. A paid order placed in the shop appears on Report with its EF invoice number.
+    # 7. A paid order placed in the shop appears on Report with its EF invoice number and local money.
     control(sandboxes.kmoshops.url, f"stores/{store_id}/orders", {"order": recent(case["order"])})
     assert sandboxes.shop.wait_idle(20)
-    page.click("nav.tabs >> text=Report")
+    page.click(f"nav.tabs >> text={t('Report')}")
     row = page.locator("tr[data-order='K3M7Q']")
     expect(row).to_be_visible()
-    invoice = sandboxes.ef_app.accounts["ef-browser-key"].invoices
-    [number] = [inv["number"] for inv in invoice.values()]
+    [number] = [inv["number"] for inv in sandboxes.ef_app.accounts["ef-browser-key"].invoices.values()]
     expect(row.locator(".invoice-number")).to_contain_text(number)
-    shot(page, "04-report")
+    money = row.locator("td.money").inner_text()
+    assert money.startswith("€ ") and "," in money if language != "en" else money.startswith("€")
+    journey.check("06-report")
 
     # 8. A failing order (Dutch 9 % VAT, unknown to EF) appears on Errors; More info explains it.
     failing = order_fixture("a12")["order"]
     control(sandboxes.kmoshops.url, f"stores/{store_id}/orders", {"order": recent(failing)})
     assert sandboxes.shop.wait_idle(20)
-    page.click("nav.tabs >> text=Errors")
+    page.click(f"nav.tabs >> text={t('Errors')}")
     row = page.locator(f"tr[data-order='{failing['id']}']")
     expect(row.locator(".error-code")).to_have_text("VAT_RATE_UNKNOWN")
-    shot(page, "05-errors")
-    row.locator("text=More info").click()
-    expect(page.locator("#how-to-fix")).to_contain_text("Add the VAT rate in EenvoudigFactureren")
-    shot(page, "06-more-info")
+    journey.check("07-errors")
+    row.locator(f"text={t('More info')}").click()
+    expect(page.locator("#how-to-fix")).to_be_visible()
+    journey.check("08-more-info")
 
-    # 9. Fix: add 9 % in EF, ReConnect so the rates are read again, then Process.
+    # 9. Fix: add 9 % in EF, ReConnect so the rates are read again, then Process on the order's row.
     control(sandboxes.ef.url, "accounts", {"api_key": "ef-browser-key", "rates": [21, 12, 9, 6]})
-    page.click("nav.tabs >> text=Connections")
+    page.click(f"nav.tabs >> text={t('Connections')}")
     page.fill("#id_api_key", "ef-browser-key")
-    page.click("text=ReConnect >> nth=1")
-    expect(page.locator(".messages")).to_contain_text("EenvoudigFactureren is connected.")
-    page.click("nav.tabs >> text=Errors")
-    page.locator(f"tr[data-order='{failing['id']}'] >> text=More info").click()
-    page.click("#process-order")
-    expect(page.locator(".messages")).to_contain_text("will be processed again")
+    page.click("#reconnect-ef")
+    expect(page.locator(".messages")).to_contain_text(t("EenvoudigFactureren is connected."))
+    journey.check("09-connections")
+    page.click(f"nav.tabs >> text={t('Errors')}")
+    page.locator(f"tr[data-order='{failing['id']}'] .row-process").click()
+    expect(page.locator(".messages .success")).to_be_visible()
+    journey.check("10-processed")
 
     # 10. It is on Report now, with its own invoice number.
-    page.click("nav.tabs >> text=Report")
+    page.click(f"nav.tabs >> text={t('Report')}")
     expect(page.locator(f"tr[data-order='{failing['id']}'] .invoice-number")).to_contain_text("2026-")
-    shot(page, "07-report-after-fix")
+    journey.check("11-report-after-fix")
     assert len(sandboxes.ef_app.accounts["ef-browser-key"].invoices) == 2

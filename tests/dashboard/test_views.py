@@ -177,12 +177,110 @@ def test_csv_export_of_report(client, owner):
     user, licence, orders = owner
     order_for(licence, OrderState.HANDLED, customer_name='=HYPERLINK("http://evil")')
     response = logged_in(client, user).get(reverse("dashboard-report-csv", args=[licence.key]))
-    rows = list(csv.reader(io.StringIO(response.content.decode())))
-    assert rows[0][0] == "order"
+    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    assert rows[0][0] == "Order"
     numbers = {row[8] for row in rows[1:]}
     assert orders["handled"].ef_invoice_number in numbers
     assert all(not row[2].startswith("=") for row in rows[1:])
     assert orders["error"].order_number not in {row[0] for row in rows}
+
+
+@pytest.mark.parametrize(
+    ("language", "header", "total"),
+    [("nl", "Bestelling", "12,34"), ("fr", "Commande", "12,34"), ("en", "Order", "12.34")],
+)
+def test_csv_export_opens_in_the_merchants_excel(client, owner, language, header, total):
+    """UTF-8 with a BOM; Dutch and French Excel split on ';' and read decimal commas."""
+    user, licence, orders = owner
+    order_for(licence, OrderState.HANDLED, customer_name="Café Déjà-vu")
+    response = logged_in(client, user).get(
+        reverse("dashboard-report-csv", args=[licence.key]), HTTP_ACCEPT_LANGUAGE=language
+    )
+    raw = response.content
+    assert raw.startswith(b"\xef\xbb\xbf")
+    delimiter = "," if language == "en" else ";"
+    rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig")), delimiter=delimiter))
+    assert rows[0][0] == header and len(rows[0]) == 9
+    assert {row[4] for row in rows[1:]} == {total}
+    assert "Café Déjà-vu" in {row[2] for row in rows[1:]}
+
+
+def test_money_and_the_empty_e_mail_read_naturally(client, owner):
+    user, licence, _ = owner
+    order = order_for(
+        licence, OrderState.HANDLED, customer_name="Marcel Wuyts", customer_email="", total="-5.00"
+    )
+    logged_in(client, user)
+    nl = client.get(reverse("dashboard-order", args=[licence.key, order.pk]), HTTP_ACCEPT_LANGUAGE="nl")
+    summary = nl.content.decode().split('id="order-summary">')[1].split("</p>")[0]
+    assert summary == "Marcel Wuyts · € -5,00 · Betaald"
+    en = client.get(reverse("dashboard-tab", args=[licence.key, "report"]), HTTP_ACCEPT_LANGUAGE="en")
+    assert "€-5.00" in en.content.decode() and "€12.34" in en.content.decode()
+
+
+def test_trial_shows_30_days_on_its_first_day(client, owner):
+    user, licence, _ = owner
+    page = logged_in(client, user).get(reverse("dashboard-tab", args=[licence.key, "open"])).content.decode()
+    assert "30 days left" in page
+
+
+def test_ignored_orders_have_their_own_tab_with_reason_and_undo(client, owner):
+    user, licence, orders = owner
+    logged_in(client, user)
+    response = client.post(
+        reverse("dashboard-ignore", args=[licence.key]), {"orders": [orders["error"].pk]}, follow=True
+    )
+    assert "find it under Ignored" in response.content.decode()
+    page = client.get(reverse("dashboard-tab", args=[licence.key, "ignored"])).content.decode()
+    assert orders["error"].order_number in page
+    assert f"Ignored by {user.username} on " in page and "Process undoes it" in page
+    found = client.get(
+        reverse("dashboard-tab", args=[licence.key, "ignored"]), {"q": orders["error"].order_number}
+    )
+    assert orders["error"].order_number in found.content.decode()
+    assert 'id="ignore-selected"' not in page and f'form="process-{orders["error"].pk}"' in page
+    client.post(reverse("dashboard-process", args=[licence.key]), {"orders": [orders["error"].pk]})
+    orders["error"].refresh_from_db()
+    assert orders["error"].state == OrderState.QUEUED
+
+
+def test_the_errors_tab_offers_more_info_report_problem_and_process_on_each_row(client, owner):
+    user, licence, orders = owner
+    page = (
+        logged_in(client, user).get(reverse("dashboard-tab", args=[licence.key, "errors"])).content.decode()
+    )
+    pk = orders["error"].pk
+    assert reverse("dashboard-order", args=[licence.key, pk]) + "#report-problem-card" in page
+    assert f'form="process-{pk}"' in page and f'id="process-{pk}"' in page
+    assert "return confirm(" in page  # Ignore asks first
+
+
+def test_process_on_an_unpaid_order_says_why_it_waits(client, owner):
+    user, licence, orders = owner
+    unpaid = order_for(licence, OrderState.OPEN, payment_status="AWAITING_PAYMENT")
+    response = logged_in(client, user).post(
+        reverse("dashboard-process", args=[licence.key]),
+        {"orders": [unpaid.pk]},
+        follow=True,
+        HTTP_ACCEPT_LANGUAGE="nl",
+    )
+    page = response.content.decode()
+    assert "niet gewijzigd" in page and "Wacht op betaling: de bestelling is Wacht op betaling" in page
+    unpaid.refresh_from_db()
+    assert unpaid.state == OrderState.OPEN
+
+
+def test_custom_404_is_in_the_products_layout(client, owner):
+    user, licence, _ = owner
+    page = logged_in(client, user).get("/dashboard/NOPE/open/")
+    assert page.status_code == 404
+    assert 'id="not-found"' in page.content.decode() and "/dashboard/" in page.content.decode()
+
+
+def test_a_dead_installation_link_says_what_to_do(client, db):
+    response = client.get(reverse("install", args=["no-such-token"]), HTTP_ACCEPT_LANGUAGE="fr")
+    assert response.status_code == 404
+    assert 'id="install-problem"' in response.content.decode()
 
 
 def test_more_info_explains_and_shows_the_timeline(client, owner):

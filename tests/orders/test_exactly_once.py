@@ -63,7 +63,10 @@ def test_awaiting_payment_waits_then_is_invoiced_when_paid(pipeline):
     pipeline.place(licence, case["order"])
     order = pipeline.wait(licence, case["order"]["id"])
     assert order.state == OrderState.OPEN
-    assert order.state_reason == "Waiting for PAID, now AWAITING_PAYMENT."
+    assert order.state_reason == (
+        "Waiting for payment: the order is Awaiting payment. Orders are processed once they are Paid "
+        "(Configuration → payment statuses)."
+    )
     pipeline.pay(licence, case["order"]["id"])
     order = pipeline.wait(licence, case["order"]["id"], states=(OrderState.HANDLED,))
     assert len(pipeline.ef_invoices(licence)) == 1
