@@ -28,6 +28,9 @@ class Ticket(models.Model):
     context = models.JSONField(default=dict, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Support's answer: shown on the merchant's Tickets page and e-mailed to them when saved.
+    answer = models.TextField(blank=True)
+    answered_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

@@ -100,3 +100,9 @@ def tab_counts(licence: Licence) -> dict[str, int]:
         "open": Order.objects.filter(licence=licence, state__in=TABS["open"]).count(),
         "errors": Order.objects.filter(licence=licence, state=OrderState.ERROR).count(),
     }
+
+
+def tickets_for_licence(licence: Licence) -> QuerySet[Any]:
+    from .models import Ticket
+
+    return Ticket.objects.filter(licence=licence).select_related("order").order_by("-created_at")[:200]

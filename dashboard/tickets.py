@@ -5,8 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.core.mail import send_mail
+from django.core.mail import EmailMessage, send_mail
 from django.db import transaction
+from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext as _
 
 from licenses.models import CONFIG_FIELDS, Licence
 from orders.models import Order
@@ -61,8 +64,64 @@ def ticket_create(
     subject = f"[{licence.key}] {ticket.get_kind_display()} #{ticket.pk}" + (
         f" order {order.order_number}" if order else ""
     )
-    body = f"From: {getattr(user, 'email', '')}\n\n{message}\n\nSee the ticket in the admin: /admin/dashboard/ticket/{ticket.pk}/change/"
-    transaction.on_commit(
-        lambda: send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [settings.SUPPORT_EMAIL])
-    )
+    admin_url = settings.SITE_URL + reverse("admin:dashboard_ticket_change", args=[ticket.pk])
+    body = f"From: {getattr(user, 'email', '')}\n\n{message}\n\nThe ticket, with everything support needs: {admin_url}"
+    merchant = str(getattr(user, "email", "") or "")
+    language = translation.get_language()
+
+    def send() -> None:
+        EmailMessage(
+            subject,
+            body,
+            settings.DEFAULT_FROM_EMAIL,
+            [settings.SUPPORT_EMAIL],
+            reply_to=[merchant] if merchant else None,
+        ).send()
+        if merchant:
+            with translation.override(language):
+                ticket_copy_send(ticket, merchant)
+
+    transaction.on_commit(send)
     return ticket
+
+
+def ticket_copy_send(ticket: Ticket, to: str) -> None:
+    """The merchant's copy: what they sent, and what happens next."""
+    tickets_url = settings.SITE_URL + reverse("dashboard-tickets", args=[ticket.licence.key])
+    lines = [
+        _("We received your message (ticket #%(number)s):") % {"number": ticket.pk},
+        "",
+        ticket.message or _("(no text: the order and its history were sent along)"),
+        "",
+        _("Support answers by e-mail within one working day. You also find the answer on your Tickets page:"),
+        tickets_url,
+    ]
+    send_mail(
+        _("Ticket #%(number)s received") % {"number": ticket.pk},
+        "\n".join(lines),
+        settings.DEFAULT_FROM_EMAIL,
+        [to],
+    )
+
+
+def ticket_answer_send(ticket: Ticket) -> None:
+    """Staff answered in the admin: the merchant gets the answer by e-mail."""
+    to = getattr(ticket.created_by, "email", "") or ticket.licence.contact_email
+    if not to:
+        return
+    tickets_url = settings.SITE_URL + reverse("dashboard-tickets", args=[ticket.licence.key])
+    body = "\n".join(
+        [
+            _("Support answered your ticket #%(number)s:") % {"number": ticket.pk},
+            "",
+            ticket.answer,
+            "",
+            _("Your question was:"),
+            ticket.message,
+            "",
+            tickets_url,
+        ]
+    )
+    send_mail(
+        _("Answer to ticket #%(number)s") % {"number": ticket.pk}, body, settings.DEFAULT_FROM_EMAIL, [to]
+    )

@@ -15,6 +15,7 @@ urlpatterns = [
     path("<str:key>/actions/ignore/", views.orders_ignore, name="dashboard-ignore"),
     path("<str:key>/actions/sync/", views.sync_now, name="dashboard-sync"),
     path("<str:key>/ask/", views.ask_us, name="dashboard-ask"),
+    path("<str:key>/tickets/", views.tickets, name="dashboard-tickets"),
     path("<str:key>/settings/configuration/", views.configuration, name="dashboard-configuration"),
     path("<str:key>/settings/connections/", views.connections, name="dashboard-connections"),
     # Last: "<key>/<tab>/" would otherwise swallow "<key>/ask/".

@@ -41,6 +41,7 @@ from .selectors import (
     order_ids_for_licence,
     orders_for_tab,
     tab_counts,
+    tickets_for_licence,
 )
 from .tickets import ticket_create
 
@@ -280,11 +281,24 @@ def ask_us(request: HttpRequest, key: str) -> HttpResponse:
                 licence=licence, user=request.user, kind=Ticket.Kind.QUESTION, message=message
             )
             messages.success(
-                request, _("Thank you. Ticket #%(number)s was sent to support.") % {"number": ticket.pk}
+                request,
+                _(
+                    "Thank you. Ticket #%(number)s was sent to support; a copy is in your mailbox. "
+                    "The answer comes by e-mail and appears here."
+                )
+                % {"number": ticket.pk},
             )
-            return redirect("dashboard-tab", key=key, tab="open")
+            return redirect("dashboard-tickets", key=key)
         messages.error(request, _("Please write your question."))
     return render(request, "dashboard/ask.html", _page_context(request, licence))
+
+
+@login_required
+@require_GET
+def tickets(request: HttpRequest, key: str) -> HttpResponse:
+    licence = licence_for_user(request.user, key)
+    context = _page_context(request, licence, tickets=tickets_for_licence(licence), tab="tickets")
+    return render(request, "dashboard/tickets.html", context)
 
 
 @login_required

@@ -17,8 +17,12 @@ class MerchantAccessInline(admin.TabularInline):
     model = MerchantAccess
     extra = 0
     fields = ("user", "hidden", "created_at")
-    readonly_fields = ("created_at",)
+    # Hiding a licence from a merchant's dropdown is the action "Remove from the merchant's dropdown"
+    # under Merchant logins, where it says what it did; here it is shown, not edited.
+    readonly_fields = ("hidden", "created_at")
     raw_id_fields = ("user",)
+    verbose_name = "merchant login"
+    verbose_name_plural = "merchant logins (hide an old key: Merchant logins → action)"
 
 
 @admin.register(Licence)
@@ -154,8 +158,31 @@ class LicenceAdmin(admin.ModelAdmin):
 
 @admin.register(MerchantAccess)
 class MerchantAccessAdmin(admin.ModelAdmin):
-    list_display = ("user", "licence", "hidden", "created_at")
-    list_editable = ("hidden",)
+    list_display = ("user", "licence", "in_dropdown", "created_at")
     list_filter = ("hidden",)
     search_fields = ("user__email", "user__username", "licence__key")
     raw_id_fields = ("user", "licence")
+    actions = ["remove_from_dropdown", "show_in_dropdown"]
+
+    @admin.display(description="in the merchant's dropdown", boolean=True)
+    def in_dropdown(self, obj: MerchantAccess) -> bool:
+        return not obj.hidden
+
+    @admin.action(description="Remove from the merchant's dropdown (an old licence key)")
+    def remove_from_dropdown(self, request: HttpRequest, queryset: QuerySet[MerchantAccess]) -> None:
+        self._set_hidden(request, queryset, hidden=True)
+
+    @admin.action(description="Show in the merchant's dropdown again")
+    def show_in_dropdown(self, request: HttpRequest, queryset: QuerySet[MerchantAccess]) -> None:
+        self._set_hidden(request, queryset, hidden=False)
+
+    def _set_hidden(self, request: HttpRequest, queryset: QuerySet[MerchantAccess], *, hidden: bool) -> None:
+        pairs = [
+            f"{access.licence.key} for {access.user.email}"
+            for access in queryset.select_related("licence", "user")
+        ]
+        queryset.update(hidden=hidden)
+        verb = "no longer shows" if hidden else "shows again"
+        for pair in pairs:
+            key, user = pair.split(" for ")
+            messages.success(request, f"The dropdown of {user} {verb} licence {key}.")

@@ -88,7 +88,8 @@ class WebhookEventAdmin(admin.ModelAdmin):
         "received_at",
     )
     list_filter = ("event_type", "outcome")
-    search_fields = ("event_id", "store_id", "licence__key")
+    search_fields = ("event_id", "store_id", "licence__key", "body__data__orderId")
+    search_help_text = "Event id, store id, licence key or order number"
     exclude = ("body",)
     readonly_fields = [f.name for f in WebhookEvent._meta.fields if f.name != "body"] + ["body_pretty"]
 

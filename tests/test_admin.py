@@ -80,10 +80,27 @@ def test_staff_can_hide_an_old_licence_from_a_merchants_dropdown(staff_client, l
 
     access = MerchantAccess.objects.get(licence=licence)
     page = staff_client.get("/admin/licenses/merchantaccess/").content.decode()
-    assert licence.key in page
-    access.hidden = True
-    access.save()
+    assert licence.key in page and "Remove from the merchant&#x27;s dropdown" in page
+    response = staff_client.post(
+        "/admin/licenses/merchantaccess/",
+        {"action": "remove_from_dropdown", "_selected_action": [access.pk]},
+        follow=True,
+    )
+    assert f"no longer shows licence {licence.key}" in response.content.decode()
     assert not Licence.objects.filter(access__user=access.user, access__hidden=False).exists()
+
+
+def test_webhook_events_are_found_by_order_number(staff_client, licence):
+    from orders.models import WebhookEvent
+
+    WebhookEvent.objects.create(
+        event_id="e-1", event_type="order.created", store_id=1, body={"data": {"orderId": "ZX81Q"}}
+    )
+    WebhookEvent.objects.create(
+        event_id="e-2", event_type="order.created", store_id=1, body={"data": {"orderId": "OTHER"}}
+    )
+    page = staff_client.get("/admin/orders/webhookevent/", {"q": "ZX81Q"}).content.decode()
+    assert "ZX81Q" in page and "OTHER" not in page
 
 
 def test_process_again_from_admin_refuses_invoiced_orders(staff_client, licence):
@@ -98,3 +115,27 @@ def test_process_again_from_admin_refuses_invoiced_orders(staff_client, licence)
     failed.refresh_from_db()
     assert failed.state == OrderState.QUEUED
     assert LogEntry.objects.filter(object_id=str(failed.pk)).exists()
+
+
+def test_a_staff_answer_reaches_the_merchant_by_mail_and_on_the_tickets_page(staff_client, licence, client):
+    from django.core import mail
+
+    from dashboard.models import Ticket
+    from licenses.models import MerchantAccess
+
+    merchant = MerchantAccess.objects.get(licence=licence).user
+    ticket = Ticket.objects.create(
+        licence=licence, kind="question", message="Waar vind ik X?", created_by=merchant
+    )
+    staff_client.post(
+        f"/admin/dashboard/ticket/{ticket.pk}/change/",
+        {"status": "open", "answer": "Onder Rapport."},
+        follow=True,
+    )
+    ticket.refresh_from_db()
+    assert ticket.answer == "Onder Rapport." and ticket.status == "answered" and ticket.answered_at
+    [answer_mail] = [m for m in mail.outbox if m.to == [merchant.email]]
+    assert "Onder Rapport." in answer_mail.body
+    client.force_login(merchant)
+    page = client.get(f"/dashboard/{licence.key}/tickets/").content.decode()
+    assert "Onder Rapport." in page

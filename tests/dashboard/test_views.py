@@ -59,6 +59,7 @@ def key_urls(key: str) -> list[tuple[str, str]]:
         ("post", reverse("dashboard-process", args=[key])),
         ("post", reverse("dashboard-ignore", args=[key])),
         ("post", reverse("dashboard-sync", args=[key])),
+        ("get", reverse("dashboard-tickets", args=[key])),
     ]
 
 
@@ -335,10 +336,42 @@ def test_ignore_several(client, owner):
     assert orders["error"].state == OrderState.IGNORED
 
 
-def test_ask_us_makes_a_ticket(client, owner):
+def test_ask_us_makes_a_ticket_mails_support_and_a_copy_and_shows_it_under_tickets(
+    client, owner, charlie, settings, django_capture_on_commit_callbacks
+):
+    settings.SITE_URL = "https://koppeling.example.be"
+    settings.SUPPORT_EMAIL = "support@koppeling.example.be"
     user, licence, _ = owner
-    logged_in(client, user).post(reverse("dashboard-ask", args=[licence.key]), {"message": "How do I …?"})
-    assert Ticket.objects.get().kind == "question"
+    logged_in(client, user)
+    form = client.get(
+        reverse("dashboard-ask", args=[licence.key]), HTTP_ACCEPT_LANGUAGE="nl"
+    ).content.decode()
+    assert '<label for="ask-message">' in form
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            reverse("dashboard-ask", args=[licence.key]),
+            {"message": "Hoe werkt …?"},
+            HTTP_ACCEPT_LANGUAGE="nl",
+        )
+    ticket = Ticket.objects.get()
+    assert ticket.kind == "question"
+    assert response["Location"] == reverse("dashboard-tickets", args=[licence.key])
+    to_support = next(m for m in mail.outbox if m.to == ["support@koppeling.example.be"])
+    assert to_support.reply_to == [user.email]
+    assert f"https://koppeling.example.be/admin/dashboard/ticket/{ticket.pk}/change/" in to_support.body
+    copy = next(m for m in mail.outbox if m.to == [user.email])
+    assert "Hoe werkt …?" in copy.body and f"#{ticket.pk}" in copy.subject
+    assert "/tickets/" in copy.body
+    page = client.get(reverse("dashboard-tickets", args=[licence.key])).content.decode()
+    assert "Hoe werkt …?" in page and "Not answered yet" in page
+    # Charlie sees none of it.
+    charlie_user, charlie_licence, _ = charlie
+    logged_in(client, charlie_user)
+    assert client.get(reverse("dashboard-tickets", args=[licence.key])).status_code == 404
+    assert (
+        "Hoe werkt"
+        not in client.get(reverse("dashboard-tickets", args=[charlie_licence.key])).content.decode()
+    )
 
 
 def test_configuration_is_validated_and_saved(client, owner):
