@@ -56,8 +56,10 @@ def order_process_again(*, licence: Licence, order_ids: Iterable[int], actor: st
                 needs_read=True,
                 next_attempt_at=None,
             )
-            order_event_add(order, OrderEvent.Kind.ACTION, "Process pressed.", actor=actor)
-            order_queue(order, reason="processed again on request")
+            order_event_add(
+                order, OrderEvent.Kind.ACTION, Text(gettext_noop("Process pressed.")), actor=actor
+            )
+            order_queue(order, reason=Text(gettext_noop("processed again on request")))
             result.done.append(order.order_number)
     return result
 
@@ -82,7 +84,7 @@ def order_ignore(*, licence: Licence, order_ids: Iterable[int], actor: str) -> A
             )
         )
         if updated:
-            order_event_add(order, OrderEvent.Kind.ACTION, "Ignore pressed.", actor=actor)
+            order_event_add(order, OrderEvent.Kind.ACTION, Text(gettext_noop("Ignore pressed.")), actor=actor)
             result.done.append(order.order_number)
         else:
             result.refused[order.order_number] = "already invoiced or being processed"

@@ -21,8 +21,3 @@ def payment_status_label(code: str) -> str:
     """The status in the active language; an unknown code is shown as it is."""
     label = PAYMENT_STATUS_LABELS.get(code or "")
     return gettext(label) if label else (code or "-")
-
-
-def payment_statuses_label(codes: str) -> str:
-    """`PAID|ACCEPTED` (as stored in a reason) → `Paid / Accepted` in the active language."""
-    return " / ".join(payment_status_label(code) for code in codes.split("|") if code) or "-"

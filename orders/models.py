@@ -141,7 +141,8 @@ class OrderEvent(models.Model):
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
     at = models.DateTimeField(auto_now_add=True)
     kind = models.CharField(max_length=10, choices=Kind.choices)
-    message = models.TextField()
+    message = models.TextField()  # English, for staff and tickets
+    message_text = models.JSONField(default=dict, blank=True)  # template + params, see orders.texts
     detail = models.JSONField(default=dict, blank=True)
     actor = models.CharField(max_length=150, blank=True)  # who pressed what; empty for the system
 
@@ -150,6 +151,12 @@ class OrderEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M:%S} {self.kind}: {self.message}"
+
+    @property
+    def message_display(self) -> str:
+        from .texts import translated
+
+        return translated(self.message_text, self.message)
 
 
 class EfClientMatch(models.Model):

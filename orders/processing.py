@@ -38,7 +38,7 @@ from .invoice_mapping import (
 from .models import EfClientMatch, Order, OrderEvent, OrderState
 from .queue import enqueue
 from .retry import retry_delay_seconds
-from .sync import HOLD_EF, HOLD_SHOP, licence_hold_reason, snapshot_store
+from .sync import HOLD_EF, HOLD_SHOP, licence_hold_reason, snapshot_store, state_change
 from .texts import Text, text_fields
 from .timeline import order_event_add
 
@@ -102,12 +102,18 @@ def order_process(order_pk: int) -> None:
     if not order_claim(order_pk):
         return
     order = Order.objects.select_related("licence").get(pk=order_pk)
-    order_event_add(order, OrderEvent.Kind.STATE, f"Processing, attempt {order.attempts}.")
+    order_event_add(
+        order,
+        OrderEvent.Kind.STATE,
+        Text(gettext_noop("Processing, attempt %(attempt)s."), attempt=order.attempts),
+    )
     try:
         _process(order)
     except Hold as hold:
         _update(order, state=OrderState.OPEN, state_reason=hold.reason, wait_code=hold.code, claimed_at=None)
-        order_event_add(order, OrderEvent.Kind.STATE, f"processing → open: {hold.reason}")
+        order_event_add(
+            order, OrderEvent.Kind.STATE, state_change(OrderState.PROCESSING, OrderState.OPEN, hold.reason)
+        )
     except Refused as refused:
         order_error(order, refused.code, refused.message, ef_answer=refused.ef_answer)
     except Deferred as deferred:
@@ -120,7 +126,11 @@ def order_process(order_pk: int) -> None:
             claimed_at=None,
             attempts=max(0, order.attempts - 1),
         )
-        order_event_add(order, OrderEvent.Kind.STATE, f"processing → retrying: {deferred.reason}")
+        order_event_add(
+            order,
+            OrderEvent.Kind.STATE,
+            state_change(OrderState.PROCESSING, OrderState.RETRYING, deferred.reason),
+        )
     except NoLongerProcessable:
         from .sync import order_decide
 
@@ -149,7 +159,11 @@ def order_error(order: Order, code: str, message: str, *, ef_answer: str = "") -
         claimed_at=None,
         next_attempt_at=None,
     )
-    order_event_add(order, OrderEvent.Kind.STATE, f"→ error {code}: {message}")
+    order_event_add(
+        order,
+        OrderEvent.Kind.STATE,
+        Text(gettext_noop("→ error %(code)s: %(message)s"), code=code, message=message),
+    )
 
 
 def retry_schedule(order: Order, exc: TransientError, *, code: str, count_attempt: bool = False) -> None:
@@ -214,10 +228,16 @@ def _process(order: Order) -> None:
         _invoice_finish(order, domain, licence, ef)
     except AuthenticationError as exc:
         connection_failing(licence, "ef", exc.message)
-        order_event_add(order, OrderEvent.Kind.EF, f"EF refused the API key: {exc.summary()}")
+        order_event_add(
+            order,
+            OrderEvent.Kind.EF,
+            Text(gettext_noop("EF refused the API key: %(problem)s"), problem=exc.summary()),
+        )
         raise Hold(*HOLD_EF) from exc
     except PermanentError as exc:
-        order_event_add(order, OrderEvent.Kind.EF, f"EF refused: {exc.summary()}")
+        order_event_add(
+            order, OrderEvent.Kind.EF, Text(gettext_noop("EF refused: %(problem)s"), problem=exc.summary())
+        )
         message = Text(gettext_noop("EenvoudigFactureren refused: %(message)s"), message=exc.message)
         raise Refused(ErrorCode.EF_REJECTED, message, exc.message) from exc
 
@@ -251,7 +271,11 @@ def _read(order: Order) -> None:
     order_event_add(
         order,
         OrderEvent.Kind.READ,
-        f"Read from KMO Shops: status {order.payment_status}, total €{order.total}",
+        Text(
+            gettext_noop("Read from KMO Shops: %(status)s, total €%(total)s"),
+            status=order.payment_status,
+            total=str(order.total),
+        ),
     )
 
 
@@ -260,7 +284,10 @@ def _check(order: Order, domain: DomainOrder, licence: Licence) -> None:
     failure: CheckFailure | None = order_checks(domain, account_rates=rates)
     if failure:
         order_event_add(
-            order, OrderEvent.Kind.CHECK, f"Check failed: {failure.code}", detail={"message": failure.message}
+            order,
+            OrderEvent.Kind.CHECK,
+            Text(gettext_noop("Check failed: %(code)s"), code=failure.code),
+            detail={"message": failure.message},
         )
         raise Refused(failure.code, failure.message)
     if domain.is_icp and licence.vies_check:
@@ -268,7 +295,11 @@ def _check(order: Order, domain: DomainOrder, licence: Licence) -> None:
         order_event_add(
             order,
             OrderEvent.Kind.CHECK,
-            f"VIES says {result.status} for {result.country_code}{result.number}",
+            Text(
+                gettext_noop("VIES says %(answer)s for %(number)s"),
+                answer=str(result.status),
+                number=f"{result.country_code}{result.number}",
+            ),
             detail={"request_identifier": result.request_identifier, "reason": result.reason},
         )
         if result.status == VatStatus.INVALID:
@@ -282,7 +313,7 @@ def _check(order: Order, domain: DomainOrder, licence: Licence) -> None:
                 f"VIES could not verify the VAT number now ({result.reason})", service="VIES"
             )
         _update(order, vies_consultation=result.request_identifier)
-    order_event_add(order, OrderEvent.Kind.CHECK, "All checks passed.")
+    order_event_add(order, OrderEvent.Kind.CHECK, Text(gettext_noop("All checks passed.")))
 
 
 def client_match_or_create(order: Order, domain: DomainOrder, licence: Licence, ef: EfClient) -> int:
@@ -290,15 +321,27 @@ def client_match_or_create(order: Order, domain: DomainOrder, licence: Licence, 
     email = domain.customer.email.strip().lower()
     match = EfClientMatch.objects.filter(licence=licence, email=email).first()
     if match:
-        order_event_add(order, OrderEvent.Kind.EF, f"Customer known as EF client {match.ef_client_id}.")
+        order_event_add(
+            order,
+            OrderEvent.Kind.EF,
+            Text(gettext_noop("Customer known as EF client %(id)s."), id=match.ef_client_id),
+        )
         return match.ef_client_id
     found = ef.client_find_by_email(email)
     if found:
         client_id = int(found["client_id"])
-        order_event_add(order, OrderEvent.Kind.EF, f"Found EF client {client_id} by e-mail {email}.")
+        order_event_add(
+            order,
+            OrderEvent.Kind.EF,
+            Text(gettext_noop("Found EF client %(id)s by e-mail %(email)s."), id=client_id, email=email),
+        )
     else:
         client_id = ef.client_create(client_payload_build(domain))
-        order_event_add(order, OrderEvent.Kind.EF, f"Created EF client {client_id} for {email}.")
+        order_event_add(
+            order,
+            OrderEvent.Kind.EF,
+            Text(gettext_noop("Created EF client %(id)s for %(email)s."), id=client_id, email=email),
+        )
     EfClientMatch.objects.get_or_create(licence=licence, email=email, defaults={"ef_client_id": client_id})
     return client_id
 
@@ -334,7 +377,7 @@ def _invoice_create(order: Order, domain: DomainOrder, licence: Licence, ef: EfC
     order_event_add(
         order,
         OrderEvent.Kind.EF,
-        f"Created EF invoice {invoice_id}.",
+        Text(gettext_noop("Created EF invoice %(id)s."), id=invoice_id),
         detail={
             "items": len(payload["items"]),
             "tax_included": payload["tax_included"],
@@ -365,7 +408,10 @@ def _invoice_adopt_earlier(order: Order, ef: EfClient, external_id: str) -> bool
         order_event_add(
             order,
             OrderEvent.Kind.EF,
-            f"Found invoice {invoice_id} made by an earlier attempt; not creating another.",
+            Text(
+                gettext_noop("Found invoice %(id)s made by an earlier attempt; not creating another."),
+                id=invoice_id,
+            ),
         )
         return True
     settled_at = order.ef_create_settles_at or uncertain_create_settles_at(order.ef_create_started_at)
@@ -383,7 +429,9 @@ def _invoice_adopt_earlier(order: Order, ef: EfClient, external_id: str) -> bool
             ),
         )
     order_event_add(
-        order, OrderEvent.Kind.EF, "No invoice from the earlier attempt exists in EF; creating it now."
+        order,
+        OrderEvent.Kind.EF,
+        Text(gettext_noop("No invoice from the earlier attempt exists in EF; creating it now.")),
     )
     return False
 
@@ -407,7 +455,13 @@ def _invoice_finish(order: Order, domain: DomainOrder, licence: Licence, ef: EfC
         next_attempt_at=None,
     )
     order_event_add(
-        order, OrderEvent.Kind.STATE, f"→ handled: EF invoice {number} (id {order.ef_invoice_id})."
+        order,
+        OrderEvent.Kind.STATE,
+        Text(
+            gettext_noop("→ handled: EF invoice %(number)s (id %(id)s)."),
+            number=number,
+            id=order.ef_invoice_id,
+        ),
     )
 
 
@@ -419,15 +473,29 @@ def _after_invoice(order: Order, domain: DomainOrder, licence: Licence, ef: EfCl
             ef.invoice_payment_register(
                 invoice_id, description=domain.payment_method or "KMO Shops", on=domain.order_date
             )
-            order_event_add(order, OrderEvent.Kind.EF, "Payment registered on the invoice.")
+            order_event_add(
+                order, OrderEvent.Kind.EF, Text(gettext_noop("Payment registered on the invoice."))
+            )
         except ConnectorError as exc:
-            order_event_add(order, OrderEvent.Kind.EF, f"Could not register the payment: {exc.summary()}")
+            order_event_add(
+                order,
+                OrderEvent.Kind.EF,
+                Text(gettext_noop("Could not register the payment: %(problem)s"), problem=exc.summary()),
+            )
     if licence.send_invoice_email:
         try:
             ef.invoice_send_email(invoice_id)
-            order_event_add(order, OrderEvent.Kind.EF, f"EF e-mailed the invoice to {domain.customer.email}.")
+            order_event_add(
+                order,
+                OrderEvent.Kind.EF,
+                Text(gettext_noop("EF e-mailed the invoice to %(email)s."), email=domain.customer.email),
+            )
         except ConnectorError as exc:
-            order_event_add(order, OrderEvent.Kind.EF, f"Could not e-mail the invoice: {exc.summary()}")
+            order_event_add(
+                order,
+                OrderEvent.Kind.EF,
+                Text(gettext_noop("Could not e-mail the invoice: %(problem)s"), problem=exc.summary()),
+            )
 
 
 def order_enqueue_due() -> int:

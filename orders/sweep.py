@@ -8,6 +8,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from connectors.errors import AuthenticationError, ConnectorError
 from licenses.models import ConnectionStatus, Licence, LicenceState
@@ -17,9 +18,11 @@ from .models import Order, OrderEvent, OrderState
 from .processing import order_enqueue_due
 from .queue import enqueue
 from .sync import licence_hold_reason, licence_orders_resume
+from .texts import Text, payload_of
 from .timeline import order_event_add
 
 logger = logging.getLogger(__name__)
+STOPPED = Text(gettext_noop("The worker stopped while processing; trying again."))
 PROBE_EVERY = timedelta(minutes=5)
 
 
@@ -38,11 +41,14 @@ def orders_reclaim_stale() -> int:
             state=OrderState.RETRYING,
             next_attempt_at=timezone.now(),
             claimed_at=None,
-            state_reason="The worker stopped while processing; trying again.",
+            state_reason=STOPPED,
+            state_reason_text=payload_of(STOPPED),
         )
         if updated:
             order_event_add(
-                order, OrderEvent.Kind.STATE, "Worker stopped while processing; handed to another worker."
+                order,
+                OrderEvent.Kind.STATE,
+                Text(gettext_noop("Worker stopped while processing; handed to another worker.")),
             )
     return len(stale)
 

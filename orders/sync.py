@@ -52,10 +52,6 @@ def snapshot_store(order: Order, snapshot: dict[str, Any]) -> None:
     order.total = total.quantize(Decimal("0.01")) if total is not None else None
 
 
-def _summary(snapshot: dict[str, Any]) -> str:
-    return f"status {snapshot.get('paymentStatus')}, total €{snapshot.get('total')}"
-
-
 def order_refresh(
     licence: Licence,
     order_number: str,
@@ -71,7 +67,7 @@ def order_refresh(
         order_event_add(
             order,
             OrderEvent.Kind.WEBHOOK,
-            f"{webhook.event_type} received",
+            Text(gettext_noop("%(event)s received"), event=webhook.event_type),
             detail={"eventId": webhook.event_id, "data": data},
         )
     if snapshot is None:
@@ -79,12 +75,16 @@ def order_refresh(
             snapshot = shop_client(licence).order_get(order_number)
         except AuthenticationError as exc:
             connection_failing(licence, "shop", exc.message)
-            order_event_add(order, OrderEvent.Kind.READ, f"Could not read the order: {exc.summary()}")
+            _read_failed(order, exc)
             _wait(order, *HOLD_SHOP)
             return order
         except NotFoundError as exc:
             order_event_add(
-                order, OrderEvent.Kind.READ, f"The order no longer exists in the shop: {exc.message}"
+                order,
+                OrderEvent.Kind.READ,
+                Text(
+                    gettext_noop("The order no longer exists in the shop: %(problem)s"), problem=exc.message
+                ),
             )
             if not order.is_invoiced and order.state != OrderState.HANDLED:
                 _set_state(
@@ -92,7 +92,7 @@ def order_refresh(
                 )
             return order
         except ConnectorError as exc:
-            order_event_add(order, OrderEvent.Kind.READ, f"Could not read the order: {exc.summary()}")
+            _read_failed(order, exc)
             Order.objects.filter(pk=order.pk).update(needs_read=True)
             if isinstance(exc, TransientError) and order.state not in (
                 OrderState.HANDLED,
@@ -102,9 +102,27 @@ def order_refresh(
 
                 retry_schedule(order, exc, code="SHOP_UNREACHABLE", count_attempt=True)
             return order
-        order_event_add(order, OrderEvent.Kind.READ, f"Read from KMO Shops ({trigger}): {_summary(snapshot)}")
+        order_event_add(
+            order,
+            OrderEvent.Kind.READ,
+            Text(
+                gettext_noop("Read from KMO Shops (%(trigger)s): %(status)s, total €%(total)s"),
+                trigger=trigger,
+                status=str(snapshot.get("paymentStatus") or ""),
+                total=str(snapshot.get("total")),
+            ),
+        )
     else:
-        order_event_add(order, OrderEvent.Kind.READ, f"Found by {trigger}: {_summary(snapshot)}")
+        order_event_add(
+            order,
+            OrderEvent.Kind.READ,
+            Text(
+                gettext_noop("Found by %(trigger)s: %(status)s, total €%(total)s"),
+                trigger=trigger,
+                status=str(snapshot.get("paymentStatus") or ""),
+                total=str(snapshot.get("total")),
+            ),
+        )
     with transaction.atomic():
         order = Order.objects.select_for_update().get(pk=order.pk)
         changed = (order.snapshot or {}).get("updateTimestamp") != snapshot.get("updateTimestamp")
@@ -114,6 +132,26 @@ def order_refresh(
     return order
 
 
+def state_change(previous: str, state: str, reason: str = "") -> Text:
+    """A timeline line for a state change, with its reason (both shown in the merchant's language)."""
+    if reason:
+        return Text(
+            gettext_noop("%(previous)s → %(state)s: %(reason)s"),
+            previous=previous,
+            state=state,
+            reason=reason,
+        )
+    return Text(gettext_noop("%(previous)s → %(state)s"), previous=previous, state=state)
+
+
+def _read_failed(order: Order, exc: ConnectorError) -> None:
+    order_event_add(
+        order,
+        OrderEvent.Kind.READ,
+        Text(gettext_noop("Could not read the order: %(problem)s"), problem=exc.summary()),
+    )
+
+
 def _set_state(order: Order, state: str, reason: str, *, wait_code: str = "") -> None:
     previous = order.state
     Order.objects.filter(pk=order.pk).update(
@@ -121,9 +159,7 @@ def _set_state(order: Order, state: str, reason: str, *, wait_code: str = "") ->
     )
     order.state, order.state_reason, order.wait_code = state, reason, wait_code
     if previous != state or reason:
-        order_event_add(
-            order, OrderEvent.Kind.STATE, f"{previous} → {state}" + (f": {reason}" if reason else "")
-        )
+        order_event_add(order, OrderEvent.Kind.STATE, state_change(previous, state, reason))
 
 
 def _wait(order: Order, code: str, reason: str) -> None:
@@ -167,11 +203,15 @@ def order_decide(order: Order, *, changed: bool = True) -> None:
         order_event_add(
             order,
             OrderEvent.Kind.STATE,
-            "Update noted; the order is already invoiced, no second invoice is made.",
+            Text(gettext_noop("Update noted; the order is already invoiced, no second invoice is made.")),
         )
         return
     if order.state in (OrderState.PROCESSING, OrderState.IGNORED):
-        order_event_add(order, OrderEvent.Kind.STATE, f"Update noted while the order is {order.state}.")
+        order_event_add(
+            order,
+            OrderEvent.Kind.STATE,
+            Text(gettext_noop("Update noted while the order is %(state)s."), state=order.state),
+        )
         return
     if order.state == OrderState.ERROR and not changed:
         return
@@ -212,7 +252,7 @@ def order_queue(order: Order, *, reason: str = "") -> None:
         updated_at=timezone.now(),  # the sweep's "task lost?" clock starts now
     )
     previous, order.state = order.state, OrderState.QUEUED
-    order_event_add(order, OrderEvent.Kind.STATE, f"{previous} → queued" + (f": {reason}" if reason else ""))
+    order_event_add(order, OrderEvent.Kind.STATE, state_change(previous, OrderState.QUEUED, reason))
     enqueue("orders.tasks.order_process_task", order.pk)
 
 
@@ -222,11 +262,16 @@ def order_mark_deleted(licence: Licence, order_number: str, *, webhook: WebhookE
         order = _order_get_or_create(licence, order_number)
     if webhook is not None:
         order_event_add(
-            order, OrderEvent.Kind.WEBHOOK, "order.deleted received", detail={"eventId": webhook.event_id}
+            order,
+            OrderEvent.Kind.WEBHOOK,
+            Text(gettext_noop("%(event)s received"), event="order.deleted"),
+            detail={"eventId": webhook.event_id},
         )
     if order.is_invoiced or order.state in (OrderState.HANDLED, OrderState.PROCESSING):
         order_event_add(
-            order, OrderEvent.Kind.STATE, "Deleted in the shop after invoicing; the EF invoice stays."
+            order,
+            OrderEvent.Kind.STATE,
+            Text(gettext_noop("Deleted in the shop after invoicing; the EF invoice stays.")),
         )
         return
     _set_state(

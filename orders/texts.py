@@ -1,32 +1,58 @@
-"""Texts a merchant reads (reasons, error messages) are stored in English and shown in their language.
+"""Texts a merchant reads (reasons, error messages, the timeline) are stored in English and shown in their
+language.
 
 `Text` is a str (the English text, for logs, tickets and tests) that also remembers its template and
-parameters, so a page can render it again through gettext in the merchant's language.
+parameters, so a page can render it again through gettext in the merchant's language. A parameter may be
+a Text itself (a reason inside a state change); codes in known parameters are shown by their label.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_noop
 
-from .labels import PAYMENT_STATUS_LABELS, payment_statuses_label
+from .labels import PAYMENT_STATUS_LABELS
 
-# Parameters that hold payment status codes (several joined by "|"): shown by their label.
+# Parameters that hold payment status codes (several joined by "|").
 STATUS_PARAMS = ("status", "wanted")
+# Parameters that hold order states.
+STATE_PARAMS = ("previous", "state")
+STATE_LABELS = {
+    "open": gettext_noop("Open"),
+    "queued": gettext_noop("Queued"),
+    "processing": gettext_noop("Processing"),
+    "retrying": gettext_noop("Retrying"),
+    "handled": gettext_noop("Handled"),
+    "error": gettext_noop("Error"),
+    "ignored": gettext_noop("Ignored"),
+    "deleted": gettext_noop("Deleted"),
+}
 
 
 def _shown(params: dict[str, Any], *, translate: bool) -> dict[str, Any]:
+    word = gettext if translate else (lambda text: text)
     shown = dict(params)
-    for name in STATUS_PARAMS:
-        if isinstance(shown.get(name), str):
-            codes = shown[name]
-            shown[name] = (
-                payment_statuses_label(codes)
-                if translate
-                else " / ".join(PAYMENT_STATUS_LABELS.get(c, c) for c in codes.split("|") if c) or "-"
-            )
+    for name, value in params.items():
+        if isinstance(value, dict) and "t" in value:  # a nested text
+            shown[name] = translated(value, "") if translate else _render(value["t"], value.get("p"), False)
+        elif name in STATUS_PARAMS and isinstance(value, str):
+            labels = [
+                word(PAYMENT_STATUS_LABELS[c]) if c in PAYMENT_STATUS_LABELS else c for c in value.split("|")
+            ]
+            shown[name] = " / ".join(label for label in labels if label) or "-"
+        elif name in STATE_PARAMS and isinstance(value, str) and value in STATE_LABELS:
+            shown[name] = word(STATE_LABELS[value])
     return shown
+
+
+def _render(template: str, params: dict[str, Any] | None, translate: bool) -> str:
+    text = gettext(template) if translate else template
+    return text % _shown(params, translate=translate) if params else text
+
+
+def _plain(params: dict[str, Any]) -> dict[str, Any]:
+    return {name: payload_of(value) if isinstance(value, Text) else value for name, value in params.items()}
 
 
 class Text(str):
@@ -34,9 +60,10 @@ class Text(str):
     params: dict[str, Any]
 
     def __new__(cls, template: str, **params: Any) -> Text:
-        obj = super().__new__(cls, template % _shown(params, translate=False) if params else template)
+        plain = _plain(params)
+        obj = super().__new__(cls, _render(template, plain, False))
         obj.template = template
-        obj.params = params
+        obj.params = plain
         return obj
 
 
@@ -57,7 +84,6 @@ def translated(payload: dict[str, Any] | None, fallback: str) -> str:
     if not payload or "t" not in payload:
         return fallback
     try:
-        params = payload.get("p")
-        return gettext(payload["t"]) % _shown(params, translate=True) if params else gettext(payload["t"])
+        return _render(payload["t"], payload.get("p"), True)
     except (KeyError, TypeError, ValueError):
         return fallback

@@ -82,6 +82,10 @@ UNTRANSLATED = [
     "will be processed again",
     "Installation complete",
     "Waiting for payment",
+    "Processing, attempt",
+    "All checks passed",
+    "Check failed",
+    "Created EF invoice",
 ]
 NEVER = ["Bad Request", "AWAITING_PAYMENT", "Django administration", "order(s)"]
 

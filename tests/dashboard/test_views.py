@@ -284,6 +284,28 @@ def test_a_dead_installation_link_says_what_to_do(client, db):
     assert 'id="install-problem"' in response.content.decode()
 
 
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [("nl", "Open → In de wachtrij: opnieuw verwerkt op verzoek"), ("fr", "")],
+)
+def test_the_timeline_reads_in_the_merchants_language(client, owner, language, expected):
+    from orders.actions import order_process_again
+
+    user, licence, orders = owner
+    order_process_again(licence=licence, order_ids=[orders["open"].pk], actor=user.username)
+    page = (
+        logged_in(client, user)
+        .get(reverse("dashboard-order", args=[licence.key, orders["open"].pk]), HTTP_ACCEPT_LANGUAGE=language)
+        .content.decode()
+    )
+    timeline = page.split('id="timeline"')[1]
+    assert "Process pressed." not in timeline and "processed again on request" not in timeline
+    if language == "nl":
+        assert "Op Verwerken gedrukt." in timeline and expected in timeline
+    else:
+        assert "Traiter a été cliqué." in timeline and "traitée à nouveau sur demande" in timeline
+
+
 def test_more_info_explains_and_shows_the_timeline(client, owner):
     user, licence, orders = owner
     page = (
