@@ -201,6 +201,8 @@ ORDER_CLAIM_STALE_SECONDS = env.int("ORDER_CLAIM_STALE_SECONDS", default=300)
 # A queued order whose task vanished (a worker killed with tasks in hand, a broker restart) is queued
 # again by the sweep after this long.
 ORDER_LOST_TASK_SECONDS = env.int("ORDER_LOST_TASK_SECONDS", default=600)
+# How often `manage.py pipeline_ticker` hands due retries and stale claims to the workers.
+ORDER_TICK_SECONDS = env.float("ORDER_TICK_SECONDS", default=5.0)
 # After an invoice create whose answer never came (timeout, lost connection, 5xx), no new create until a
 # look-up made this long after the read timeout ran out finds nothing (EF may still be storing it).
 EF_UNCERTAIN_CREATE_MARGIN_SECONDS = env.float("EF_UNCERTAIN_CREATE_MARGIN_SECONDS", default=40.0)

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable, Iterator
 from datetime import timedelta
+from itertools import islice
+from typing import Any
 
 from django.utils import timezone
 
@@ -16,23 +19,36 @@ from .sync import order_refresh
 
 logger = logging.getLogger(__name__)
 OVERLAP = timedelta(minutes=5)  # clocks differ and updates land late: look a little further back
+BATCH = 100
+MISSING = object()
+
+
+def batched(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    iterator = iter(items)
+    while batch := list(islice(iterator, size)):
+        yield batch
 
 
 def licence_catch_up(licence: Licence) -> int:
     """Feed every order updated since the last sync through the normal path; returns how many were new news."""
     started = timezone.now()
     since = licence.last_synced_at or licence.process_from or (started - timedelta(days=1))
-    known = dict(
-        Order.objects.filter(licence=licence).values_list("order_number", "snapshot__updateTimestamp")
-    )
     fed = 0
     try:
-        for snapshot in shop_client(licence).orders_search(updated_from=since - OVERLAP):
-            number = str(snapshot.get("id") or "")
-            if not number or known.get(number) == snapshot.get("updateTimestamp"):
-                continue  # nothing new since we last saw it
-            order_refresh(licence, number, trigger="catch-up", snapshot=snapshot)
-            fed += 1
+        found = shop_client(licence).orders_search(updated_from=since - OVERLAP)
+        for batch in batched(found, BATCH):
+            # Only the orders the shop reports are looked up: the cost follows the news, not the licence.
+            numbers = [str(snapshot.get("id") or "") for snapshot in batch]
+            known = dict(
+                Order.objects.filter(licence=licence, order_number__in=numbers).values_list(
+                    "order_number", "snapshot__updateTimestamp"
+                )
+            )
+            for number, snapshot in zip(numbers, batch, strict=True):
+                if not number or known.get(number, MISSING) == snapshot.get("updateTimestamp"):
+                    continue  # nothing new since we last saw it
+                order_refresh(licence, number, trigger="catch-up", snapshot=snapshot)
+                fed += 1
     except AuthenticationError as exc:
         connection_failing(licence, "shop", exc.message)
         return fed

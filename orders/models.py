@@ -105,6 +105,9 @@ class Order(models.Model):
         indexes = [
             models.Index(fields=["licence", "state"]),
             models.Index(fields=["state", "next_attempt_at"]),
+            # Report (newest handled first) and the other tabs (newest first), any page, per licence.
+            models.Index(fields=["licence", "state", "-handled_at"], name="order_report_idx"),
+            models.Index(fields=["licence", "state", "-created_at"], name="order_tab_idx"),
         ]
 
     def __str__(self) -> str:

@@ -499,12 +499,18 @@ def _after_invoice(order: Order, domain: DomainOrder, licence: Licence, ef: EfCl
 
 
 def order_enqueue_due() -> int:
-    """Queue a task for every retrying order whose time has come (the claim guards duplicates)."""
-    due = Order.objects.filter(state=OrderState.RETRYING, next_attempt_at__lte=timezone.now()).values_list(
-        "pk", flat=True
+    """Queue every retrying order whose time has come, once: it turns `queued` as its task is handed out."""
+    now = timezone.now()
+    due = list(
+        Order.objects.filter(state=OrderState.RETRYING, next_attempt_at__lte=now).values_list(
+            "pk", flat=True
+        )[:1000]
     )
-    count = 0
+    if not due:
+        return 0
+    Order.objects.filter(pk__in=due, state=OrderState.RETRYING, next_attempt_at__lte=now).update(
+        state=OrderState.QUEUED, next_attempt_at=None, updated_at=now
+    )
     for pk in due:
         enqueue("orders.tasks.order_process_task", pk)
-        count += 1
-    return count
+    return len(due)

@@ -178,7 +178,7 @@ def test_csv_export_of_report(client, owner):
     user, licence, orders = owner
     order_for(licence, OrderState.HANDLED, customer_name='=HYPERLINK("http://evil")')
     response = logged_in(client, user).get(reverse("dashboard-report-csv", args=[licence.key]))
-    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
     assert rows[0][0] == "Order"
     numbers = {row[8] for row in rows[1:]}
     assert orders["handled"].ef_invoice_number in numbers
@@ -197,13 +197,52 @@ def test_csv_export_opens_in_the_merchants_excel(client, owner, language, header
     response = logged_in(client, user).get(
         reverse("dashboard-report-csv", args=[licence.key]), HTTP_ACCEPT_LANGUAGE=language
     )
-    raw = response.content
+    raw = b"".join(response.streaming_content)
     assert raw.startswith(b"\xef\xbb\xbf")
     delimiter = "," if language == "en" else ";"
     rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig")), delimiter=delimiter))
     assert rows[0][0] == header and len(rows[0]) == 9
     assert {row[4] for row in rows[1:]} == {total}
     assert "Café Déjà-vu" in {row[2] for row in rows[1:]}
+
+
+def test_the_csv_export_streams_row_by_row(client, owner):
+    user, licence, _ = owner
+    for n in range(30):
+        order_for(licence, OrderState.HANDLED, customer_name=f"Klant {n}")
+    response = logged_in(client, user).get(reverse("dashboard-report-csv", args=[licence.key]))
+    assert response.streaming
+    chunks = list(response.streaming_content)
+    assert len(chunks) == 1 + 31  # the header, then one chunk per row: nothing waits for the whole file
+    assert chunks[0].startswith(b"\xef\xbb\xbf")
+
+
+@pytest.mark.parametrize("tab", ["open", "report", "errors", "ignored"])
+def test_list_pages_never_load_the_snapshot_and_cost_the_same_for_10_or_300_orders(client, owner, tab):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    user, licence, _ = owner
+    logged_in(client, user)
+    url = reverse("dashboard-tab", args=[licence.key, tab])
+    state = {"open": OrderState.OPEN, "report": OrderState.HANDLED, "errors": OrderState.ERROR}.get(
+        tab, OrderState.IGNORED
+    )
+
+    def page_queries() -> list[str]:
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(url).status_code == 200
+        return [q["sql"] for q in queries.captured_queries]
+
+    for _ in range(10):
+        order_for(licence, state)
+    few = page_queries()
+    for _ in range(290):
+        order_for(licence, state)
+    many = page_queries()
+    assert len(few) == len(many)
+    order_selects = [sql for sql in many if 'FROM "orders_order"' in sql and "COUNT" not in sql]
+    assert order_selects and all('"snapshot"' not in sql for sql in order_selects)
 
 
 def test_money_and_the_empty_e_mail_read_naturally(client, owner):

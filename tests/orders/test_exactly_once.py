@@ -194,3 +194,50 @@ def test_two_workers_racing_on_one_order_make_one_invoice(pipeline):
     assert order.state == OrderState.HANDLED
     assert order.attempts == 1
     assert len(pipeline.ef_invoices(licence)) == 1
+
+
+def test_a_catch_up_with_nothing_new_reads_no_orders_of_the_licence(pipeline):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.factories import order_for
+
+    case = order_fixture("a01")
+    licence = pipeline.licence(case)
+    for _ in range(50):
+        order_for(licence, OrderState.HANDLED)
+    with CaptureQueriesContext(connection) as queries:
+        assert licence_catch_up(licence) == 0
+    assert not [q["sql"] for q in queries.captured_queries if 'FROM "orders_order"' in q["sql"]]
+
+
+def test_the_ticker_starts_a_due_retry_and_queues_it_only_once(pipeline):
+    from django.core.management import call_command
+
+    case = order_fixture("a01")
+    licence = pipeline.licence(case)
+    pipeline.ef_fault(status=503, path="/invoices", method="POST")
+    pipeline.place(licence, case["order"])
+    first = pipeline.wait(licence, "K3M7Q", states=(OrderState.RETRYING,))
+    assert first.next_attempt_at is not None
+    call_command("pipeline_ticker", "--once")  # due now (no backoff in tests): queued and processed
+    order = Order.objects.get(pk=first.pk)
+    assert order.state == OrderState.HANDLED
+    assert len(pipeline.ef_invoices(licence)) == 1
+
+
+def test_due_retries_turn_queued_so_a_second_tick_does_not_queue_them_again(pipeline, settings, monkeypatch):
+    from django_q.conf import Conf
+
+    from orders.processing import order_enqueue_due
+
+    monkeypatch.setattr(Conf, "SYNC", False)  # only count what is handed to the broker
+    licence = pipeline.licence()
+    order = Order.objects.create(licence=licence, order_number="T1", state=OrderState.RETRYING)
+    Order.objects.filter(pk=order.pk).update(next_attempt_at=order.created_at)
+    handed: list[int] = []
+    monkeypatch.setattr("orders.processing.enqueue", lambda task, pk: handed.append(pk))
+    assert order_enqueue_due() == 1
+    assert order_enqueue_due() == 0
+    assert handed == [order.pk]
+    assert Order.objects.get(pk=order.pk).state == OrderState.QUEUED

@@ -77,6 +77,7 @@ class Command(BaseCommand):
                 wait_for(f"http://127.0.0.1:{SANDBOX_PORTS[0]}/_sandbox/state")
             start(["runserver", f"{host}:{port}", "--noreload"])
             start(["qcluster"])
+            start(["pipeline_ticker"])
             wait_for(f"http://{host}:{port}/healthz")
             if use_sandboxes:
                 call_command("demo_data")
