@@ -64,7 +64,7 @@ def main() -> None:
     )
     for name, value in boxes.settings.items():
         setattr(settings, name, value)
-    case = json.loads(next((ROOT.parent / "shared" / "fixtures" / "orders").glob("a01*.json")).read_text())
+    case = json.loads(next((ROOT / "tests" / "fixtures" / "orders").glob("a01*.json")).read_text())
     import requests
 
     store = requests.post(

@@ -6,6 +6,7 @@ urlpatterns = [
     path("", views.home, name="dashboard-home"),
     path("<str:key>/report.csv", views.report_csv, name="dashboard-report-csv"),
     path("<str:key>/orders/<int:pk>/", views.order_detail, name="dashboard-order"),
+    path("<str:key>/orders/<int:pk>/invoice.pdf", views.order_invoice_pdf, name="dashboard-invoice-pdf"),
     path(
         "<str:key>/orders/<int:pk>/report-problem/",
         views.order_report_problem,

@@ -23,9 +23,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from connectors.errors import ConnectorError
 from licenses import throttle
 from licenses.forms import ConfigurationForm, EfKeyForm
 from licenses.installation import configuration_save
+from licenses.services import ef_client
 from licenses.views import ef_key_submit
 from orders.actions import order_ignore, order_process_again
 from orders.explanations import explanation
@@ -209,6 +211,29 @@ def order_detail(request: HttpRequest, key: str, pk: int) -> HttpResponse:
         request, licence, order=order, events=order.events.all(), explanation=explanation(order.error_code)
     )
     return render(request, "dashboard/order_detail.html", context)
+
+
+@login_required
+@require_GET
+def order_invoice_pdf(request: HttpRequest, key: str, pk: int) -> HttpResponse:
+    """The EF invoice of an order, as EF prints it, fetched with the licence's own key."""
+    licence = licence_for_user(request.user, key)
+    order = order_for_licence(licence, pk)
+    if not order.ef_invoice_id:
+        raise Http404
+    try:
+        pdf = ef_client(licence).invoice_pdf(order.ef_invoice_id)
+    except ConnectorError as exc:
+        messages.error(
+            request,
+            _("EenvoudigFactureren could not give the invoice now (%(reason)s). Try again in a minute.")
+            % {"reason": exc.message},
+        )
+        return redirect("dashboard-order", key=key, pk=pk)
+    response = HttpResponse(pdf, content_type="application/pdf")
+    name = order.ef_invoice_number or str(order.ef_invoice_id)
+    response["Content-Disposition"] = f'inline; filename="{name}.pdf"'
+    return response
 
 
 @login_required

@@ -102,27 +102,11 @@ def order_refresh(
 
                 retry_schedule(order, exc, code="SHOP_UNREACHABLE", count_attempt=True)
             return order
-        order_event_add(
-            order,
-            OrderEvent.Kind.READ,
-            Text(
-                gettext_noop("Read from KMO Shops (%(trigger)s): %(status)s, total €%(total)s"),
-                trigger=trigger,
-                status=str(snapshot.get("paymentStatus") or ""),
-                total=str(snapshot.get("total")),
-            ),
-        )
+        template = gettext_noop("Read from KMO Shops (%(trigger)s): %(status)s, total €%(total)s")
     else:
-        order_event_add(
-            order,
-            OrderEvent.Kind.READ,
-            Text(
-                gettext_noop("Found by %(trigger)s: %(status)s, total €%(total)s"),
-                trigger=trigger,
-                status=str(snapshot.get("paymentStatus") or ""),
-                total=str(snapshot.get("total")),
-            ),
-        )
+        template = gettext_noop("Found by %(trigger)s: %(status)s, total €%(total)s")
+    status, total = str(snapshot.get("paymentStatus") or ""), str(snapshot.get("total"))
+    order_event_add(order, OrderEvent.Kind.READ, Text(template, trigger=trigger, status=status, total=total))
     with transaction.atomic():
         order = Order.objects.select_for_update().get(pk=order.pk)
         changed = (order.snapshot or {}).get("updateTimestamp") != snapshot.get("updateTimestamp")

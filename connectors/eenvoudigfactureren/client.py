@@ -175,6 +175,19 @@ class EfClient:
     def invoice_get(self, invoice_id: int) -> dict[str, Any]:
         return self._call("GET", f"invoices/{int(invoice_id)}")
 
+    def invoice_pdf(self, invoice_id: int) -> bytes:
+        """The invoice as EF prints it (`?format=pdf`)."""
+        response = self.transport.send("GET", f"invoices/{int(invoice_id)}", params={"format": "pdf"})
+        if response.status_code == 200 and response.content.startswith(b"%PDF"):
+            return response.content
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        raise _classify(response.status_code, body, response) or PermanentError(
+            "EF sent no PDF", status=response.status_code, service=SERVICE
+        )
+
     def invoice_find_by_external_id(self, external_invoice_id: str) -> dict[str, Any] | None:
         for invoice in self._list("invoices", {"filter": f"external_invoice_id={external_invoice_id}"}):
             if str(invoice.get("external_invoice_id") or "") == external_invoice_id:

@@ -435,7 +435,24 @@ class EfSandbox(SandboxApp):
             invoice = self.account_for(request).invoices.get(self._int(request.params["id"]))
             if invoice is None:
                 return self.error("invoice_id unknown", 404)
+            if request.arg("format") == "pdf":  # spec: a PDF byte stream with its file name
+                return self._pdf(str(invoice.get("number") or invoice["invoice_id"]))
             return self.ok({k: v for k, v in copy.deepcopy(invoice).items() if not k.startswith("_")})
+
+    @staticmethod
+    def _pdf(number: str) -> Response:
+        body = (
+            b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
+            b"2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\n% invoice "
+            + number.encode()
+            + b"\ntrailer<</Root 1 0 R>>\n%%EOF\n"
+        )
+        return Response(
+            status=200,
+            body=body,
+            content_type="application/pdf",
+            headers={"Content-Disposition": f'attachment; filename="{number}.pdf"'},
+        )
 
     def create_invoice(self, request: Request) -> Response:
         body = request.json() or {}

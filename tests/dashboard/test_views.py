@@ -66,6 +66,7 @@ def key_urls(key: str) -> list[tuple[str, str]]:
 def order_urls(key: str, pk: int) -> list[tuple[str, str]]:
     return [
         ("get", reverse("dashboard-order", args=[key, pk])),
+        ("get", reverse("dashboard-invoice-pdf", args=[key, pk])),
         ("post", reverse("dashboard-report-problem", args=[key, pk])),
     ]
 

@@ -263,3 +263,23 @@ def test_a_failing_ef_connection_that_works_again_resumes_by_itself(pipeline):
     pipeline.wait(licence, "K3M7Q", states=(OrderState.HANDLED,))
     licence.refresh_from_db()
     assert licence.ef_status == ConnectionStatus.OK
+
+
+def test_the_invoice_number_opens_the_ef_invoice_pdf_for_its_merchant_only(pipeline, client):
+    from licenses.models import MerchantAccess
+    from tests.factories import login
+
+    case = order_fixture("a01")
+    licence = pipeline.licence(case)
+    order, invoice = invoiced(pipeline, licence, case)
+    owner, charlie = login("owner@pdf.example"), login("charlie@pdf.example")
+    MerchantAccess.objects.create(user=owner, licence=licence)
+    url = f"/dashboard/{licence.key}/orders/{order.pk}/invoice.pdf"
+    client.force_login(owner)
+    report = client.get(f"/dashboard/{licence.key}/report/").content.decode()
+    assert url in report
+    response = client.get(url)
+    assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
+    assert response.content.startswith(b"%PDF") and invoice["number"] in response["Content-Disposition"]
+    client.force_login(charlie)
+    assert client.get(url).status_code == 404
