@@ -239,3 +239,15 @@ def test_a_new_merchant_installs_and_sees_orders_go_through(
     expect(page.locator(f"tr[data-order='{failing['id']}'] .invoice-number")).to_contain_text("2026-")
     journey.check("11-report-after-fix")
     assert len(sandboxes.ef_app.accounts["ef-browser-key"].invoices) == 2
+
+    # 11. The merchant's other pages read as well: Configuration keeps the start date, Ignored, Ask us, Tickets.
+    page.click(f"nav.tabs >> text={t('Configuration')}")
+    assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", page.input_value("#id_process_from"))
+    journey.check("12-configuration")
+    page.click("#tab-ignored")
+    journey.check("13-ignored")
+    page.click("#ask-us")
+    page.fill("#ask-message", "Kan ik de factuur in het Engels krijgen?")
+    page.click("#ask-send")
+    expect(page.locator("#tickets")).to_contain_text("Kan ik de factuur in het Engels krijgen?")
+    journey.check("14-tickets")
