@@ -118,7 +118,10 @@ Q_CLUSTER = {
     # Our own order rows drive retries; the queue only triggers work.
     "max_attempts": 1,
     "ack_failures": True,
-    "save_limit": 250,
+    # -1: successful tasks are not stored at all (our order rows and timelines record the work); failures
+    # always are, under Failed tasks in the admin. With a positive limit django-q2's monitor re-reads that
+    # many saved rows for every finished task.
+    "save_limit": env.int("Q_SAVE_LIMIT", default=-1),
     "catch_up": False,
     "poll": env.float("Q_POLL_SECONDS", default=0.5),
     "sync": env.bool("Q_SYNC", default=False),

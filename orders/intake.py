@@ -99,6 +99,8 @@ def webhook_event_insert(event: ParsedEvent) -> tuple[int, int | None] | None:
 def webhook_event_handle(event_pk: int) -> None:
     """The slow part, in a worker: act on one stored event. A failure marks the event failed for staff."""
     event = WebhookEvent.objects.select_related("licence").get(pk=event_pk)
+    if event.outcome != WebhookOutcome.QUEUED:
+        return  # handled already (a task handed out again after it was thought lost)
     try:
         _handle(event)
     except Exception as exc:  # noqa: BLE001 - the event must not stay "queued" forever

@@ -24,12 +24,15 @@ class WebhookEvent(models.Model):
     )
     body = models.JSONField()
     received_at = models.DateTimeField(auto_now_add=True)
+    # When its task was last handed out again because the first one was lost (a killed worker).
+    requeued_at = models.DateTimeField(null=True, blank=True)
     deliveries = models.PositiveIntegerField(default=1)  # how often KMO Shops sent this eventId
     outcome = models.CharField(max_length=10, choices=WebhookOutcome.choices, default=WebhookOutcome.QUEUED)
     note = models.TextField(blank=True)
 
     class Meta:
         ordering = ["-received_at"]
+        indexes = [models.Index(fields=["outcome", "received_at"], name="webhook_outcome_idx")]
 
     def __str__(self) -> str:
         return f"{self.event_type} {self.event_id}"

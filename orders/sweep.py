@@ -14,7 +14,7 @@ from connectors.errors import AuthenticationError, ConnectorError
 from licenses.models import ConnectionStatus, Licence, LicenceState
 from licenses.services import connection_ok, ef_client, shop_client
 
-from .models import Order, OrderEvent, OrderState
+from .models import Order, OrderEvent, OrderState, WebhookEvent, WebhookOutcome
 from .processing import order_enqueue_due
 from .queue import enqueue
 from .sync import licence_hold_reason, licence_orders_resume
@@ -67,6 +67,24 @@ def orders_requeue_lost() -> int:
     return len(lost)
 
 
+def webhook_events_requeue_lost() -> int:
+    """A stored event whose task vanished (a worker killed with it in hand) is handed out again.
+
+    Without this the order would wait for the next catch-up; handling an event twice is harmless.
+    """
+    now = timezone.now()
+    cutoff = now - timedelta(seconds=settings.ORDER_LOST_TASK_SECONDS)
+    lost = list(
+        WebhookEvent.objects.filter(outcome=WebhookOutcome.QUEUED, received_at__lt=cutoff)
+        .filter(Q(requeued_at__isnull=True) | Q(requeued_at__lt=cutoff))
+        .values_list("pk", flat=True)[:1000]
+    )
+    WebhookEvent.objects.filter(pk__in=lost).update(requeued_at=now)
+    for pk in lost:
+        enqueue("orders.tasks.webhook_event_task", pk)
+    return len(lost)
+
+
 def licences_resume_held() -> int:
     resumed = 0
     held = Licence.objects.filter(
@@ -113,5 +131,6 @@ def orders_sweep() -> dict[str, int]:
         "recovered": connections_probe(),
         "due": order_enqueue_due(),
         "lost": orders_requeue_lost(),
+        "lost_events": webhook_events_requeue_lost(),
         "resumed": licences_resume_held(),
     }

@@ -241,3 +241,30 @@ def test_due_retries_turn_queued_so_a_second_tick_does_not_queue_them_again(pipe
     assert order_enqueue_due() == 0
     assert handed == [order.pk]
     assert Order.objects.get(pk=order.pk).state == OrderState.QUEUED
+
+
+def test_a_webhook_whose_task_was_lost_with_a_killed_worker_is_handled_by_the_sweep(pipeline, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    settings.ORDER_LOST_TASK_SECONDS = 60
+    case = order_fixture("a01")
+    licence = pipeline.licence(case)
+    pipeline.place(licence, case["order"], notify=False)
+    # Stored and acknowledged, but its task died with a worker.
+    event = WebhookEvent.objects.create(
+        event_id="lost-1",
+        event_type="order.created",
+        store_id=licence.store_id,
+        licence=licence,
+        body={"eventType": "order.created", "data": {"orderId": "K3M7Q"}},
+    )
+    WebhookEvent.objects.filter(pk=event.pk).update(received_at=timezone.now() - timedelta(minutes=5))
+    assert orders_sweep()["lost_events"] == 1
+    order = pipeline.wait(licence, "K3M7Q", states=(OrderState.HANDLED,))
+    assert len(pipeline.ef_invoices(licence)) == 1
+    event.refresh_from_db()
+    assert event.outcome == "handled"
+    assert orders_sweep()["lost_events"] == 0  # handled: never handed out again
+    assert order.events.filter(kind="webhook").count() == 1
