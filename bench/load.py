@@ -445,7 +445,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--rate", type=float, default=200, help="steady webhook rate of phase 2")
-    parser.add_argument("--burst-rate", type=float, default=25, help="orders/s offered in phase 4")
+    parser.add_argument(
+        "--burst-rate", type=float, default=60, help="orders/s offered in phase 4 (above capacity)"
+    )
     parser.add_argument("--workers", type=int, default=2, help="django-q2 worker processes")
     parser.add_argument("--gunicorn-workers", type=int, default=3)
     bench = Bench(parser.parse_args())
