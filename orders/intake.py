@@ -18,7 +18,7 @@ from connectors.kmoshops.signature import webhook_signature_valid
 from licenses.models import Licence
 from licenses.services import licence_uninstall
 
-from .models import WebhookEvent, WebhookOutcome
+from .models import OrderState, WebhookEvent, WebhookOutcome
 from .queue import enqueue
 from .webhook_event import InvalidEvent, ParsedEvent, webhook_event_fresh, webhook_event_parse
 
@@ -111,6 +111,7 @@ def webhook_event_handle(event_pk: int) -> None:
 
 
 def _handle(event: WebhookEvent) -> None:
+    from .processing import order_process
     from .sync import order_mark_deleted, order_refresh
 
     licence: Licence | None = event.licence
@@ -118,7 +119,12 @@ def _handle(event: WebhookEvent) -> None:
         return
     trigger = f"webhook {event.event_type}"
     if event.event_type in ORDER_EVENTS and event.order_number:
-        order_refresh(licence, event.order_number, trigger=trigger, webhook=event)
+        # This worker goes on to process the order itself: one task per order instead of two.
+        order = order_refresh(licence, event.order_number, trigger=trigger, webhook=event, hand_out=False)
+        if order.state == OrderState.QUEUED:
+            WebhookEvent.objects.filter(pk=event.pk).update(outcome=WebhookOutcome.HANDLED)
+            order_process(order.pk)
+            return
     elif event.event_type == "order.deleted" and event.order_number:
         order_mark_deleted(licence, event.order_number, webhook=event)
     elif event.event_type == "application.uninstalled":

@@ -59,8 +59,12 @@ def order_refresh(
     trigger: str,
     snapshot: dict[str, Any] | None = None,
     webhook: WebhookEvent | None = None,
+    hand_out: bool = True,
 ) -> Order:
-    """Read the order (unless the caller already holds a fresh copy), store it, decide."""
+    """Read the order (unless the caller already holds a fresh copy), store it, decide.
+
+    `hand_out=False`: a queued order gets no task of its own; the caller (a worker) processes it next.
+    """
     order = _order_get_or_create(licence, order_number)
     if webhook is not None:
         data = webhook.body.get("data") or {}
@@ -112,7 +116,7 @@ def order_refresh(
         changed = (order.snapshot or {}).get("updateTimestamp") != snapshot.get("updateTimestamp")
         snapshot_store(order, snapshot)
         order.save()
-        order_decide(order, changed=changed)
+        order_decide(order, changed=changed, hand_out=hand_out)
     return order
 
 
@@ -180,7 +184,7 @@ def licence_hold_reason(licence: Licence) -> tuple[str, str] | None:
     return None
 
 
-def order_decide(order: Order, *, changed: bool = True) -> None:
+def order_decide(order: Order, *, changed: bool = True, hand_out: bool = True) -> None:
     """Given a fresh snapshot: wait in Open, queue for processing, or only note the update."""
     licence = order.licence
     if order.is_invoiced or order.state == OrderState.HANDLED:
@@ -215,7 +219,7 @@ def order_decide(order: Order, *, changed: bool = True) -> None:
     if hold:
         _wait(order, *hold)
         return
-    order_queue(order)
+    order_queue(order, hand_out=hand_out)
 
 
 def waiting_for_payment(licence: Licence, status: str) -> Text:
@@ -230,14 +234,15 @@ def waiting_for_payment(licence: Licence, status: str) -> Text:
     )
 
 
-def order_queue(order: Order, *, reason: str = "") -> None:
+def order_queue(order: Order, *, reason: str = "", hand_out: bool = True) -> None:
     Order.objects.filter(pk=order.pk).update(
         **text_fields(state=OrderState.QUEUED, state_reason=reason, wait_code="", next_attempt_at=None),
         updated_at=timezone.now(),  # the sweep's "task lost?" clock starts now
     )
     previous, order.state = order.state, OrderState.QUEUED
     order_event_add(order, OrderEvent.Kind.STATE, state_change(previous, OrderState.QUEUED, reason))
-    enqueue("orders.tasks.order_process_task", order.pk)
+    if hand_out:
+        enqueue("orders.tasks.order_process_task", order.pk)
 
 
 def order_mark_deleted(licence: Licence, order_number: str, *, webhook: WebhookEvent | None = None) -> None:
