@@ -157,13 +157,16 @@ def shop_connect(licence: Licence, *, code: str) -> None:
             raise AlreadyConnected(
                 _("KMO Shops is already connected and keeps working; nothing changed.")
             ) from exc
+        # In the merchant's words; KMO Shops' own (often just "Bad Request") only in brackets.
+        reason = _(
+            "KMO Shops did not accept the connection (the authorization may have expired or been used "
+            "already). Press Connect to try again. [%(status)s %(answer)s]"
+        ) % {"status": exc.status or "-", "answer": exc.message}
         Licence.objects.filter(pk=licence.pk).update(
             shop_status=ConnectionStatus.FAILING if licence.shop_token else ConnectionStatus.NONE,
-            shop_status_reason=exc.message[:500],
+            shop_status_reason=reason[:500],
         )
-        raise InstallationError(
-            _("KMO Shops did not accept the connection: %(reason)s") % {"reason": exc.message}
-        ) from exc
+        raise InstallationError(reason) from exc
     other = (
         Licence.objects.filter(store_id=grant.store_id)
         .exclude(pk=licence.pk)

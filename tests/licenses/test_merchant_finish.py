@@ -135,3 +135,19 @@ def test_reinstalling_on_a_connected_store_says_what_to_do(client, sandboxes):
     client.cookies["django_language"] = "fr"
     page = authorize(client, second, "approve", store_id).content.decode()
     assert first.key in page and "Supprimer" in page
+
+
+def test_a_refused_authorization_code_is_explained_in_the_merchants_language(client, sandboxes):
+    from licenses.installation import oauth_state_make
+
+    licence = Licence.objects.create(company_name="Mine")
+    response = client.get(
+        reverse("install-kmoshops-callback"),
+        {"code": "not-a-code", "state": oauth_state_make(licence)},
+        follow=True,
+        **NL,
+    )
+    page = response.content.decode()
+    assert "KMO Shops aanvaardde de koppeling niet" in page
+    licence.refresh_from_db()
+    assert licence.shop_status_reason.startswith("KMO Shops aanvaardde de koppeling niet")
