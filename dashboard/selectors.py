@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from django.core.paginator import Page, Paginator
 from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
@@ -94,6 +95,15 @@ def orders_for_tab(licence: Licence, tab: str, *, period: Period, search: str = 
             | Q(ef_invoice_number__icontains=search)
         )
     return orders
+
+
+def orders_page(orders: QuerySet[Order], number: Any, size: int) -> Page:
+    """One page of a tab: the page's ids first (an index-only walk, however deep the page), then its rows."""
+    page = Paginator(orders.values_list("pk", flat=True), size).get_page(number)
+    ids = list(page.object_list)
+    rows = {order.pk: order for order in Order.objects.filter(pk__in=ids).defer("snapshot")}
+    page.object_list = [rows[pk] for pk in ids if pk in rows]
+    return page
 
 
 def tab_counts(licence: Licence) -> dict[str, int]:

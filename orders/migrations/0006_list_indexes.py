@@ -13,10 +13,10 @@ class Migration(migrations.Migration):
     operations = [
         migrations.AddIndex(
             model_name='order',
-            index=models.Index(fields=['licence', 'state', '-handled_at'], name='order_report_idx'),
+            index=models.Index(fields=['licence', 'state', '-handled_at'], include=['id'], name='order_report_idx'),
         ),
         migrations.AddIndex(
             model_name='order',
-            index=models.Index(fields=['licence', 'state', '-created_at'], name='order_tab_idx'),
+            index=models.Index(fields=['licence', 'state', '-created_at'], include=['id'], name='order_tab_idx'),
         ),
     ]
