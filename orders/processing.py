@@ -4,7 +4,7 @@ Exactly once rests on three things: a guarded UPDATE claims the order for one wo
 `ef_create_started_at` is committed before the invoice create, so any later attempt (a retry, a webhook,
 Process, catch-up, a worker that took over from a crashed one) first looks in EF by `external_invoice_id`;
 and after a create whose outcome we never heard, no attempt creates again until a look-up made after EF
-must have finished with it (`uncertain_create_settled_at`) has found nothing.
+must have finished with it (`uncertain_create_settles_at`) has found nothing.
 """
 
 from __future__ import annotations
@@ -118,19 +118,8 @@ def order_process(order_pk: int) -> None:
         order_error(order, refused.code, refused.message, ef_answer=refused.ef_answer)
     except Deferred as deferred:
         # Not an attempt: the claim counted one, give it back.
-        _update(
-            order,
-            state=OrderState.RETRYING,
-            next_attempt_at=deferred.at,
-            state_reason=deferred.reason,
-            claimed_at=None,
-            attempts=max(0, order.attempts - 1),
-        )
-        order_event_add(
-            order,
-            OrderEvent.Kind.STATE,
-            state_change(OrderState.PROCESSING, OrderState.RETRYING, deferred.reason),
-        )
+        event = state_change(OrderState.PROCESSING, OrderState.RETRYING, deferred.reason)
+        _retry_later(order, deferred.at, deferred.reason, attempts=max(0, order.attempts - 1), event=event)
     except NoLongerProcessable:
         from .sync import order_decide
 
@@ -190,6 +179,11 @@ def retry_schedule(order: Order, exc: TransientError, *, code: str, count_attemp
         attempt=attempts + 1,
         problem=exc.summary(),
     )
+    _retry_later(order, at, reason, attempts=attempts, event=reason)
+
+
+def _retry_later(order: Order, at: datetime, reason: str, *, attempts: int, event: str) -> None:
+    """The order waits in Open as `retrying` until `at`; the ticker hands it to a worker then."""
     _update(
         order,
         state=OrderState.RETRYING,
@@ -198,7 +192,7 @@ def retry_schedule(order: Order, exc: TransientError, *, code: str, count_attemp
         claimed_at=None,
         attempts=attempts,
     )
-    order_event_add(order, OrderEvent.Kind.STATE, reason)
+    order_event_add(order, OrderEvent.Kind.STATE, event)
 
 
 def invoice_options(licence: Licence) -> InvoiceOptions:

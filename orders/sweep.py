@@ -125,12 +125,15 @@ def connections_probe() -> int:
     return recovered
 
 
-def orders_sweep() -> dict[str, int]:
+def pipeline_tick() -> dict[str, int]:
+    """The time-critical part, every few seconds (`manage.py pipeline_ticker`) and in every sweep."""
     return {
         "reclaimed": orders_reclaim_stale(),
-        "recovered": connections_probe(),
         "due": order_enqueue_due(),
         "lost": orders_requeue_lost(),
         "lost_events": webhook_events_requeue_lost(),
-        "resumed": licences_resume_held(),
     }
+
+
+def orders_sweep() -> dict[str, int]:
+    return {**pipeline_tick(), "recovered": connections_probe(), "resumed": licences_resume_held()}

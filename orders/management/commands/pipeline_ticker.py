@@ -12,17 +12,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import close_old_connections
 
-from orders.processing import order_enqueue_due
-from orders.sweep import orders_reclaim_stale, orders_requeue_lost, webhook_events_requeue_lost
-
-
-def pipeline_tick() -> dict[str, int]:
-    return {
-        "reclaimed": orders_reclaim_stale(),
-        "due": order_enqueue_due(),
-        "lost": orders_requeue_lost(),
-        "lost_events": webhook_events_requeue_lost(),
-    }
+from orders.sweep import pipeline_tick
 
 
 class Command(BaseCommand):
