@@ -209,6 +209,17 @@ ORDER_TICK_SECONDS = env.float("ORDER_TICK_SECONDS", default=5.0)
 # After an invoice create whose answer never came (timeout, lost connection, 5xx), no new create until a
 # look-up made this long after the read timeout ran out finds nothing (EF may still be storing it).
 EF_UNCERTAIN_CREATE_MARGIN_SECONDS = env.float("EF_UNCERTAIN_CREATE_MARGIN_SECONDS", default=40.0)
+# INFERRED: how EF words "this customer cannot be reached through Peppol" when a send is refused
+# (lower-case fragments, comma separated). Such a refusal falls back to e-mail when the merchant allows it;
+# any other refusal of a Peppol send is PEPPOL_REJECTED.
+EF_PEPPOL_UNREACHABLE_MARKERS = [
+    marker.strip().lower()
+    for marker in env.list(
+        "EF_PEPPOL_UNREACHABLE_MARKERS",
+        default=["not registered on the peppol network", "not reachable via peppol", "no peppol"],
+    )
+    if marker.strip()
+]
 CATCHUP_INTERVAL_MINUTES = env.int("CATCHUP_INTERVAL_MINUTES", default=15)
 WEBHOOK_MAX_BODY_BYTES = env.int("WEBHOOK_MAX_BODY_BYTES", default=64 * 1024)
 # KMO Shops (Ecwid) retries an event for up to 24 h after it happened; an older one is a replay.

@@ -197,6 +197,14 @@ class EfClient:
     def invoice_send_email(self, invoice_id: int, *, recipient: str = "main_contact") -> None:
         self._call("POST", f"invoices/{int(invoice_id)}/sendemail", json={"recipient": recipient})
 
+    def invoice_send_peppol(self, invoice_id: int) -> dict[str, Any]:
+        """Send the invoice (or credit note) over Peppol: `/send` with only the Peppol method.
+
+        EF's answer is INFERRED (`{"success": …}` or `{"error": …}`); the caller tells "the customer is not
+        on Peppol" from a rejection by EF's message (`EF_PEPPOL_UNREACHABLE_MARKERS`).
+        """
+        return self._call("POST", f"invoices/{int(invoice_id)}/send", json={"methods": {"peppol": {}}}) or {}
+
     def invoice_payment_register(self, invoice_id: int, *, description: str, on: date | None = None) -> None:
         payment: dict[str, Any] = {"remaining_amount": "yes", "description": description[:100]}
         if on is not None:

@@ -15,95 +15,31 @@ import random
 import re
 import time
 from collections import deque
-from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from ..sandbox_server import Request, Response, SandboxApp, json_response
-
-CENT = Decimal("0.01")
-SIX = Decimal("0.000001")
-SPECIAL_STATUSES = {"MC", "ICD", "ICL", "EXP", "VRIJ", "OSS", "NIET", "KO"}
-RIGHTS_BY_DOMAIN = {
-    "clients": "clients",
-    "invoices": "invoices",
-    "stockitems": "stockitems",
-    "layouts": "layouts",
-}
-ALL_RIGHTS = set(RIGHTS_BY_DOMAIN.values())
-# Numeric fields EF kept numeric even in its string-typed era (spec §1.6).
-ALWAYS_NUMERIC = {"quantity", "tax_rate", "days_due", "days_valid", "tax_rate_1", "tax_rate_2", "tax_rate_3"}
-QUIRKS = (
-    "string_numbers",
-    "http200_errors",
-    "filter_case_sensitive",
-    "random_fault_rate",
-    "random_slow_rate",
-    "slow_seconds",
-    "settings_shape",
+from .sandbox_state import (
+    ALL_RIGHTS,
+    ALWAYS_NUMERIC,
+    CLIENT_TEXT_FIELDS,
+    FILTER_OPS,
+    QUIRKS,
+    RIGHTS_BY_DOMAIN,
+    SIX,
+    SPECIAL_STATUSES,
+    WORD_OPS,
+    Account,
+    Fault,
+    PeppolReachability,
+    ValidationFailed,
+    compact_vat,
+    money,
+    peppol_reachability,
+    peppol_rule_violations,
+    to_decimal,
 )
-CLIENT_TEXT_FIELDS = (
-    "external_client_id",
-    "name",
-    "attention",
-    "street",
-    "street2",
-    "postal_code",
-    "city",
-    "country_code",
-    "tax_code",
-    "email_address",
-    "phone_number",
-    "website",
-    "private_note",
-)
-FILTER_OPS = ["!=", "<=", ">=", "=~", "=", "<", ">"]
-WORD_OPS = {"eq": "=", "ne": "!=", "ge": ">=", "le": "<=", "lt": "<", "gt": ">", "like": "=~"}
-
-
-def money(value: Decimal) -> Decimal:
-    return value.quantize(CENT, rounding=ROUND_HALF_UP)
-
-
-def to_decimal(value: Any) -> Decimal:
-    if isinstance(value, float):
-        value = repr(value)
-    return Decimal(str(value))
-
-
-class ValidationFailed(Exception):
-    def __init__(self, message: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.message = message
-        self.status = status
-
-
-@dataclass
-class Fault:
-    status: int = 503
-    retry_after: int | None = None
-    path: str = ""  # substring the request path must contain
-    method: str = ""
-    delay: float = 0.0
-    drop: bool = False
-    after: bool = False  # do the work, then fail the answer (the "created but we never heard" case)
-    # EF is slow at the work itself: nothing is stored for this long (a look-up meanwhile finds nothing).
-    slow_work: float = 0.0
-
-
-@dataclass
-class Account:
-    api_key: str
-    number: str
-    name: str
-    rates: list[Decimal]
-    layouts: list[dict[str, Any]]
-    rights: set[str]
-    days_due_default: int = 15
-    clients: dict[int, dict[str, Any]] = field(default_factory=dict)
-    invoices: dict[int, dict[str, Any]] = field(default_factory=dict)
-    mails: list[dict[str, Any]] = field(default_factory=list)
 
 
 class EfSandbox(SandboxApp):
@@ -152,6 +88,8 @@ class EfSandbox(SandboxApp):
         r("GET", r"/_sandbox/accounts/(?P<key>[^/]+)/invoices", self.ctl_invoices)
         r("GET", r"/_sandbox/accounts/(?P<key>[^/]+)/clients", self.ctl_clients)
         r("GET", r"/_sandbox/accounts/(?P<key>[^/]+)/mails", self.ctl_mails)
+        r("GET", r"/_sandbox/accounts/(?P<key>[^/]+)/peppol", self.ctl_peppol_sent)
+        r("POST", r"/_sandbox/accounts/(?P<key>[^/]+)/peppol", self.ctl_peppol_directory)
         r("POST", r"/_sandbox/quirks", self.ctl_quirks)
         r("POST", r"/_sandbox/faults", self.ctl_faults)
         r("GET", r"/_sandbox/requests", self.ctl_requests)
@@ -700,9 +638,48 @@ class EfSandbox(SandboxApp):
         return self._send(request, recipients, body)
 
     def send_multi(self, request: Request) -> Response:
+        """`/send` with `methods`: `peppol` delivers over Peppol (or says why not), `email` mails it."""
         body = request.json() or {}
-        email = ((body.get("methods") or {}).get("email") or {}) if isinstance(body, dict) else {}
-        return self._send(request, [str(email.get("recipient") or "")] if email else [], body)
+        methods = (body.get("methods") or {}) if isinstance(body, dict) else {}
+        if not isinstance(methods, dict) or not methods:
+            return self.error("methods is required")
+        if "peppol" in methods:
+            refused = self._send_peppol(request)
+            if refused is not None:
+                return refused
+        email = methods.get("email")
+        if email is None:
+            return self.ok({"success": "invoice sent", "methods": {"peppol": "sent"}})
+        return self._send(request, [str((email or {}).get("recipient") or "")], body)
+
+    def _send_peppol(self, request: Request) -> Response | None:
+        with self.lock:
+            account = self.account_for(request)
+            invoice = self._invoice_or_error(request)
+            if isinstance(invoice, Response):
+                return invoice
+            client = account.clients[invoice["client_id"]]
+            reach = peppol_reachability(account, client)
+            if reach["status"] == PeppolReachability.NOT_REGISTERED:
+                return self.error("client is not registered on the Peppol network")
+            problems = peppol_rule_violations({**invoice, "_client_country": client.get("country_code")})
+            if reach["status"] == PeppolReachability.REJECTED:
+                problems.append(
+                    reach.get("message") or "[PEPPOL-EN16931-R001]-Business process MUST be provided."
+                )
+            if problems:
+                return self.error("peppol document rejected: " + " ".join(problems))
+            event = {"type": "peppol", "recipients": [compact_vat(str(client.get("tax_code") or ""))]}
+            invoice["events"].append({**event, "date": date.today().isoformat()})
+            account.peppol_sent.append(
+                {
+                    "invoice_id": invoice["invoice_id"],
+                    "document": invoice["type"],
+                    "number": invoice["number"],
+                    **event,
+                }
+            )
+        return None
 
     def _send(self, request: Request, recipients: list[str], body: Any) -> Response:
         with self.lock:
@@ -752,6 +729,10 @@ class EfSandbox(SandboxApp):
                     existing.invoices,
                     existing.mails,
                 )
+                account.peppol_directory, account.peppol_sent = (
+                    existing.peppol_directory,
+                    existing.peppol_sent,
+                )
             self.accounts[key] = account
         return json_response({"ok": True, "number": account.number}, 201)
 
@@ -778,6 +759,25 @@ class EfSandbox(SandboxApp):
         with self.lock:
             account = self.accounts.get(request.params["key"])
             return json_response(account.mails if account else [])
+
+    def ctl_peppol_sent(self, request: Request) -> Response:
+        with self.lock:
+            account = self.accounts.get(request.params["key"])
+            return json_response(account.peppol_sent if account else [])
+
+    def ctl_peppol_directory(self, request: Request) -> Response:
+        """`{"tax_code": "BE0…", "status": "reachable|not_registered|rejected", "message": "[BR-…] …"}`"""
+        body = request.json() or {}
+        status = str(body.get("status") or "")
+        if status not in PeppolReachability.ALL or not body.get("tax_code"):
+            return json_response({"error": f"tax_code and status ({', '.join(PeppolReachability.ALL)})"}, 400)
+        with self.lock:
+            account = self.accounts.get(request.params["key"])
+            if account is None:
+                return json_response({"error": "no such account"}, 404)
+            entry = {"status": status, "message": str(body.get("message") or "")}
+            account.peppol_directory[compact_vat(str(body["tax_code"]))] = entry
+        return json_response({"ok": True})
 
     def ctl_quirks(self, request: Request) -> Response:
         body = request.json() or {}

@@ -18,6 +18,7 @@ import threading
 import time
 import uuid
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -160,6 +161,8 @@ class KmoShopsSandbox(SandboxApp):
             r"/_sandbox/stores/(?P<store_id>\d+)/orders/(?P<order_id>[^/]+)/payment-status",
             self.ctl_pay,
         )
+        r("POST", r"/_sandbox/stores/(?P<store_id>\d+)/orders/(?P<order_id>[^/]+)/refund", self.ctl_refund)
+        r("POST", r"/_sandbox/stores/(?P<store_id>\d+)/orders/(?P<order_id>[^/]+)/cancel", self.ctl_cancel)
         r("POST", r"/_sandbox/stores/(?P<store_id>\d+)/orders/(?P<order_id>[^/]+)", self.ctl_order_update)
         r("DELETE", r"/_sandbox/stores/(?P<store_id>\d+)/orders/(?P<order_id>[^/]+)", self.ctl_order_delete)
         r("POST", r"/_sandbox/stores/(?P<store_id>\d+)/uninstall", self.ctl_uninstall)
@@ -495,7 +498,9 @@ class KmoShopsSandbox(SandboxApp):
                 self._emit_order(store.store_id, "order.updated", order, old)
         return json_response({"id": order_id}, 201)
 
-    def _change_order(self, request: Request, change: dict[str, Any]) -> Response:
+    def _change_order(
+        self, request: Request, change: dict[str, Any] | Callable[[dict[str, Any]], dict[str, Any]]
+    ) -> Response:
         """Apply `change` to one order and send the webhook a real shop would send for it."""
         with self.lock:
             store = self._store_or_404(request)
@@ -505,7 +510,7 @@ class KmoShopsSandbox(SandboxApp):
             if order is None:
                 return ecwid_error(404, "ORDER_NOT_FOUND", "Order with specified ID was not found.")
             old = copy.deepcopy(order)
-            order.update(change)
+            order.update(change(order) if callable(change) else change)
             self._touch(order)
             snapshot = copy.deepcopy(order)
         # Paying an unfinished (INCOMPLETE) checkout creates the order, as far as webhooks go.
@@ -519,6 +524,37 @@ class KmoShopsSandbox(SandboxApp):
     def ctl_pay(self, request: Request) -> Response:
         body = request.json() or {}
         return self._change_order(request, {"paymentStatus": body.get("paymentStatus", "PAID")})
+
+    def ctl_refund(self, request: Request) -> Response:
+        """Refund as the merchant does in the Ecwid admin: `{"amount": 10.0, "reason": "…"}`, or the whole
+        rest without an amount. Adds a `refunds[]` entry, raises `refundedAmount` and sets the payment status
+        to PARTIALLY_REFUNDED or REFUNDED, then sends `order.updated`."""
+        body = request.json() or {}
+
+        def change(order: dict[str, Any]) -> dict[str, Any]:
+            total = float(order.get("total") or 0)
+            refunded = float(order.get("refundedAmount") or 0)
+            amount = round(float(body.get("amount", total - refunded)), 2)
+            refunded = round(refunded + amount, 2)
+            entry = {
+                "date": ecwid_time(time.time()),
+                "source": str(body.get("source") or "CP"),
+                "reason": str(body.get("reason") or ""),
+                "amount": amount,
+            }
+            status = "REFUNDED" if refunded >= total else "PARTIALLY_REFUNDED"
+            return {
+                "refunds": [*(order.get("refunds") or []), entry],
+                "refundedAmount": refunded,
+                "paymentStatus": status,
+            }
+
+        return self._change_order(request, change)
+
+    def ctl_cancel(self, request: Request) -> Response:
+        return self._change_order(
+            request, {"paymentStatus": "CANCELLED", "fulfillmentStatus": "WILL_NOT_DELIVER"}
+        )
 
     def ctl_order_delete(self, request: Request) -> Response:
         with self.lock:

@@ -215,3 +215,60 @@ def test_random_faults_at_a_configured_rate(sandboxes, ef):
             outcomes.append("transient")
     assert 8 <= outcomes.count("transient") <= 32
     assert "ok" in outcomes
+
+
+def business_client(ef: EfClient, tax_code: str = "BE0499944136") -> int:
+    return ef.client_create(
+        {
+            "name": "De Linde BV",
+            "email_address": "admin@delinde.example",
+            "country_code": "BE",
+            "tax_code": tax_code,
+        }
+    )
+
+
+def peppol_sent(sandboxes) -> list[dict]:
+    return control(sandboxes.ef.url, f"accounts/{KEY}/peppol", method="GET")
+
+
+def test_peppol_send_reaches_a_registered_customer_and_is_on_the_invoice(sandboxes, ef):
+    invoice_id = ef.invoice_create(invoice_payload(business_client(ef)))
+    ef.invoice_send_peppol(invoice_id)
+    [sent] = peppol_sent(sandboxes)
+    assert sent["invoice_id"] == invoice_id and sent["document"] == "invoice"
+    assert [event["type"] for event in ef.invoice_get(invoice_id)["events"]] == ["peppol"]
+
+
+def test_peppol_send_to_a_customer_not_on_peppol_is_refused_with_a_reason(sandboxes, ef):
+    invoice_id = ef.invoice_create(invoice_payload(new_client(ef)))  # a consumer: no VAT number
+    with pytest.raises(PermanentError, match="not registered on the Peppol network"):
+        ef.invoice_send_peppol(invoice_id)
+    assert peppol_sent(sandboxes) == []
+
+
+def test_peppol_rules_are_enforced_negative_prices_and_rejections(sandboxes, ef):
+    client_id = business_client(ef)
+    negative = invoice_payload(client_id)
+    negative["items"].append(
+        {"description": "Korting", "amount_with_tax": "-5.00", "quantity": 1, "tax_rate": 21}
+    )
+    invoice_id = ef.invoice_create(negative)
+    with pytest.raises(PermanentError, match="BR-27"):
+        ef.invoice_send_peppol(invoice_id)
+    control(
+        sandboxes.ef.url,
+        f"accounts/{KEY}/peppol",
+        {"tax_code": "BE 0499.944.136", "status": "rejected", "message": "[BR-CO-15]-Totals do not add up."},
+    )
+    with pytest.raises(PermanentError, match="BR-CO-15"):
+        ef.invoice_send_peppol(ef.invoice_create(invoice_payload(client_id)))
+
+
+def test_a_negative_total_is_a_credit_note(sandboxes, ef):
+    client_id = new_client(ef)
+    payload = invoice_payload(client_id)
+    for item in payload["items"]:
+        item["quantity"] = -item["quantity"]
+    credit = ef.invoice_get(ef.invoice_create(payload))
+    assert credit["type"] == "creditnote" and Decimal(str(credit["total_with_tax"])) == Decimal("-69.60")

@@ -350,3 +350,28 @@ def test_paying_an_unfinished_checkout_sends_order_created(sandboxes, receiver):
     )
     wait_for(lambda: len(hook.received) == 1)
     assert hook.received[0].json()["eventType"] == "order.created"
+
+
+def test_refunds_and_cancellation_change_the_order_as_ecwid_does_and_send_order_updated(sandboxes, receiver):
+    hook = receiver([])
+    store_id, token, case = store_with_token(sandboxes)
+    order_id, total = case["order"]["id"], case["order"]["total"]
+    load_order(sandboxes, store_id, case["order"])
+    shop = KmoShopsClient(store_id=store_id, access_token=token)
+    base = f"stores/{store_id}/orders/{order_id}"
+    control(sandboxes.kmoshops.url, f"{base}/refund", {"amount": 10, "reason": "Beschadigd"})
+    order = shop.order_get(order_id)
+    assert order["paymentStatus"] == "PARTIALLY_REFUNDED" and order["refundedAmount"] == 10
+    assert [(r["amount"], r["reason"], r["source"]) for r in order["refunds"]] == [(10, "Beschadigd", "CP")]
+    control(sandboxes.kmoshops.url, f"{base}/refund", {"amount": 5})
+    control(sandboxes.kmoshops.url, f"{base}/refund", {})  # the rest
+    order = shop.order_get(order_id)
+    assert order["paymentStatus"] == "REFUNDED" and order["refundedAmount"] == total
+    assert [r["amount"] for r in order["refunds"]] == [10, 5, round(total - 15, 2)]
+    assert order["total"] == total  # Ecwid keeps the total; the refunds sit beside it
+    control(sandboxes.kmoshops.url, f"{base}/cancel", {})
+    assert shop.order_get(order_id)["paymentStatus"] == "CANCELLED"
+    wait_for(lambda: len(hook.received) == 4)
+    statuses = [request.json()["data"]["newPaymentStatus"] for request in hook.received]
+    assert [request.json()["eventType"] for request in hook.received] == ["order.updated"] * 4
+    assert statuses == ["PARTIALLY_REFUNDED", "PARTIALLY_REFUNDED", "REFUNDED", "CANCELLED"]
