@@ -24,6 +24,7 @@ from connectors.errors import AuthenticationError, ConnectorError
 from connectors.kmoshops.client import KmoShopsClient, oauth_code_exchange
 
 from .models import ConnectionStatus, Licence, LicenceState, MerchantAccess
+from .signals import licence_ready
 
 logger = logging.getLogger(__name__)
 STATE_SALT = "kmoshops-oauth-state"
@@ -141,9 +142,7 @@ def oauth_state_read(state: str) -> Licence:
 
 def licence_resume(licence: Licence) -> None:
     """Orders that waited on this licence (connection, configuration, expiry) go on by themselves."""
-    from orders.sync import licence_orders_resume
-
-    licence_orders_resume(licence)
+    licence_ready.send(sender=Licence, licence=licence)
 
 
 def shop_connect(licence: Licence, *, code: str) -> None:

@@ -57,7 +57,10 @@ CONFIG_FIELDS = (
     "use_order_number",
     "reference_template",
     "ef_layout_id",
+    "peppol_be_business",
+    "peppol_email_fallback",
     "send_invoice_email",
+    "credit_notes",
     "register_payment",
     "vies_check",
     "configured_at",
@@ -112,6 +115,11 @@ class Licence(models.Model):
     send_invoice_email = models.BooleanField(default=False)
     register_payment = models.BooleanField(default=False)
     vies_check = models.BooleanField(default=True)
+    # After the invoice: Peppol for Belgian business customers (the law since 2026), e-mail as the
+    # fallback when EF says the customer is not on Peppol, credit notes for refunds and cancellations.
+    peppol_be_business = models.BooleanField(default=True)
+    peppol_email_fallback = models.BooleanField(default=True)
+    credit_notes = models.BooleanField(default=True)
     configured_at = models.DateTimeField(null=True, blank=True)
 
     last_synced_at = models.DateTimeField(null=True, blank=True)

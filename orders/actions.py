@@ -11,8 +11,9 @@ from django.utils.translation import gettext_noop
 
 from licenses.models import Licence
 
+from .follow_ups import follow_ups_retry_failed, reinvoice_plan
 from .models import Order, OrderEvent, OrderState
-from .sync import order_queue, waiting_for_payment
+from .sync import may_invoice, order_queue, waiting_for_payment
 from .texts import Text, text_fields
 from .timeline import order_event_add
 
@@ -44,7 +45,7 @@ def order_process_again(*, licence: Licence, order_ids: Iterable[int], actor: st
             if (
                 not order.is_invoiced
                 and order.payment_status
-                and (order.payment_status not in licence.processable_statuses)
+                and not may_invoice(licence, order.payment_status)
             ):
                 result.refused[order.order_number] = waiting_for_payment(licence, order.payment_status)
                 continue
@@ -56,6 +57,7 @@ def order_process_again(*, licence: Licence, order_ids: Iterable[int], actor: st
                 needs_read=True,
                 next_attempt_at=None,
             )
+            follow_ups_retry_failed(order)
             order_event_add(
                 order, OrderEvent.Kind.ACTION, Text(gettext_noop("Process pressed.")), actor=actor
             )
@@ -88,4 +90,29 @@ def order_ignore(*, licence: Licence, order_ids: Iterable[int], actor: str) -> A
             result.done.append(order.order_number)
         else:
             result.refused[order.order_number] = "already invoiced or being processed"
+    return result
+
+
+def order_credit_and_reinvoice(*, licence: Licence, order_ids: Iterable[int], actor: str) -> ActionResult:
+    """For an order changed after invoicing: a credit note for the invoice, then a new invoice for the
+    order as the shop has it now. Never two invoices standing for one order."""
+    result = ActionResult()
+    for order in Order.objects.filter(licence=licence, pk__in=list(order_ids)).select_related("licence"):
+        with transaction.atomic():
+            order = Order.objects.select_for_update().get(pk=order.pk)
+            if not order.changed_after_invoicing:
+                result.refused[order.order_number] = Text(gettext_noop("not changed after invoicing"))
+                continue
+            if order.state not in (OrderState.HANDLED, OrderState.ERROR) or reinvoice_plan(order) is None:
+                result.refused[order.order_number] = Text(gettext_noop("already being processed"))
+                continue
+            Order.objects.filter(pk=order.pk).update(attempts=0, needs_read=True, next_attempt_at=None)
+            order_event_add(
+                order,
+                OrderEvent.Kind.ACTION,
+                Text(gettext_noop("Credit and re-invoice pressed.")),
+                actor=actor,
+            )
+            order_queue(order, reason=Text(gettext_noop("credit and re-invoice")))
+            result.done.append(order.order_number)
     return result

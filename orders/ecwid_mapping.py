@@ -3,7 +3,7 @@
 Rules from `docs/specs/kmoshops-api.md` §6 and `product.md`:
 - the order number is the string `id` (prefix and suffix included);
 - line prices are in the shop's basis (`pricesIncludeTax`), discounts come per item as `couponAmount`
-  and `discounts[].total`, and are grouped into one negative line per VAT rate;
+  and `discounts[].total`, and are grouped into one line per VAT rate (quantity -1, positive price);
 - `taxesOnShipping` covers shipping and handling together; `handlingFee.taxes` repeats the handling
   part, so each is counted once: the handling line takes its rate from its own taxes;
 - no billing address means the shipping address.
@@ -169,7 +169,8 @@ def _shipping_and_fees(
 
 def _discount_lines(discounts: dict[Decimal, Decimal], label: str) -> list[OrderLine]:
     return [
-        OrderLine(LineKind.DISCOUNT, f"{label} {rate_key(rate)}%", Decimal(1), -money(amount), rate)
+        # Quantity -1 at a positive price: Peppol (BR-27) forbids a negative item price.
+        OrderLine(LineKind.DISCOUNT, f"{label} {rate_key(rate)}%", Decimal(-1), money(amount), rate)
         for rate, amount in sorted(discounts.items(), reverse=True)
         if money(amount)
     ]

@@ -75,6 +75,38 @@ EXPLANATIONS = {
             "Press Process to try again. If it keeps failing, check the KMO Shops connection under Connections."
         ),
     ),
+    "PEPPOL_REJECTED": (
+        _("Peppol refused the invoice"),
+        _(
+            "The invoice exists in EenvoudigFactureren, but the Peppol network (or the customer's access point) refused it. The rule it names is shown below."
+        ),
+        _(
+            "Fix what the rule names (often the customer's details in EenvoudigFactureren), then press Process: the same invoice is sent again; no new invoice is made."
+        ),
+    ),
+    "SEND_FAILED": (
+        _("The invoice could not be sent"),
+        _(
+            "The invoice exists in EenvoudigFactureren, but sending it to the customer failed: the customer is not on Peppol and e-mail instead is switched off, or EenvoudigFactureren refused the e-mail."
+        ),
+        _(
+            "Check the customer's e-mail address in EenvoudigFactureren, or switch on e-mail when Peppol cannot be used (Configuration), then press Process. The invoice itself is not touched."
+        ),
+    ),
+    "CREDIT_NOTE_REJECTED": (
+        _("EenvoudigFactureren refused the credit note"),
+        _(
+            "The order was refunded or cancelled in the shop, and EenvoudigFactureren refused the credit note we made for it. Its own message is shown below."
+        ),
+        _(
+            "Fix what the message names, then press Process: the credit note is made once. Or make it by hand in EenvoudigFactureren and switch off credit notes."
+        ),
+    ),
+    "PAYMENT_NOT_REGISTERED": (
+        _("The payment could not be registered"),
+        _("The invoice exists, but EenvoudigFactureren did not accept the payment on it."),
+        _("Register the payment by hand in EenvoudigFactureren, or press Process to try again."),
+    ),
 }
 
 

@@ -30,15 +30,20 @@ class InvoiceOptions:
     use_order_number: bool = False
     reference_template: str = "{order_number}"
     layout_id: int | None = None
+    generation: int = 1  # the order's how-manieth invoice (after "Credit and re-invoice")
 
 
-def external_invoice_id(licence_id: int, order_number: str) -> str:
-    """Stable per licence and order, at most 50 characters (EF's limit)."""
-    candidate = f"kmo-{licence_id}-{order_number}"
+def external_invoice_id(licence_id: int, order_number: str, generation: int = 1) -> str:
+    """Stable per licence and order, at most 50 characters (EF's limit).
+
+    A re-invoiced order's next invoice (`generation` 2, 3, …) gets its own id: "…-r2".
+    """
+    suffix = f"-r{generation}" if generation > 1 else ""
+    candidate = f"kmo-{licence_id}-{order_number}{suffix}"
     if len(candidate) <= EXTERNAL_ID_MAX:
         return candidate
     digest = hashlib.sha256(order_number.encode()).hexdigest()[:16]
-    return f"kmo-{licence_id}-{digest}"
+    return f"kmo-{licence_id}-{digest}{suffix}"
 
 
 def reference_render(template: str, order: DomainOrder) -> str:
@@ -128,7 +133,7 @@ def invoice_payload_build(
         "items": items,
     }
     if options.use_order_number:
-        payload["number"] = order.order_number
+        payload["number"] = order.order_number + (f"-{options.generation}" if options.generation > 1 else "")
     if options.layout_id:
         payload["layout_id"] = options.layout_id
     return payload

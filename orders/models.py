@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -94,6 +96,13 @@ class Order(models.Model):
     ef_client_id = models.BigIntegerField(null=True, blank=True)
     ef_invoice_id = models.BigIntegerField(null=True, blank=True)
     ef_invoice_number = models.CharField(max_length=255, blank=True)
+    # The shop's order total the current invoice was made for: a later snapshot with another total is
+    # "changed after invoicing".
+    invoiced_total = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    # What the current invoice was made from (client, lines, VAT basis): credit notes mirror or split it.
+    ef_invoice_payload = models.JSONField(default=dict, blank=True)
+    # 1 for the first invoice; "Credit and re-invoice" makes the next one under a new external id.
+    invoice_generation = models.PositiveSmallIntegerField(default=1)
     handled_at = models.DateTimeField(null=True, blank=True)
     vies_consultation = models.CharField(max_length=100, blank=True)
 
@@ -120,6 +129,16 @@ class Order(models.Model):
     @property
     def is_invoiced(self) -> bool:
         return self.ef_invoice_id is not None
+
+    @property
+    def changed_after_invoicing(self) -> bool:
+        return self.is_invoiced and self.invoiced_total is not None and self.total != self.invoiced_total
+
+    @property
+    def change_since_invoice(self) -> Decimal | None:
+        if not self.changed_after_invoicing or self.total is None:
+            return None
+        return self.total - self.invoiced_total
 
     @property
     def reason_display(self) -> str:
@@ -179,3 +198,55 @@ class EfClientMatch(models.Model):
 
     def __str__(self) -> str:
         return f"{self.email} → {self.ef_client_id}"
+
+
+class FollowUp(models.Model):
+    """One thing to do after (or about) an order's invoice: register the payment, send it through Peppol
+    or by e-mail, make a credit note. Created in the transaction that decides it, done exactly once by
+    the worker that holds the order's claim, with the same backoff and give-up rules as the invoice.
+    """
+
+    class Kind(models.TextChoices):
+        PAYMENT = "payment", _("Payment registration")
+        SEND = "send", _("Sending")
+        CREDIT_NOTE = "credit_note", _("Credit note")
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("To do")
+        RETRYING = "retrying", _("Retrying")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="follow_ups")
+    key = models.CharField(max_length=120)  # unique per order: what makes this follow-up this one
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    # What was decided: the invoice it is about, the channel, a refund's amount and reason …
+    plan = models.JSONField(default=dict, blank=True)
+    # What came of it: the channel used, the credit note's id and number, EF's answer …
+    result = models.JSONField(default=dict, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    # Committed before the EF call that must not run twice; a later attempt looks in EF first, and not
+    # before `settles_at` (when EF must have finished with a call that never answered).
+    started_at = models.DateTimeField(null=True, blank=True)
+    settles_at = models.DateTimeField(null=True, blank=True)
+    error_code = models.CharField(max_length=40, blank=True)
+    error_text = models.JSONField(default=dict, blank=True)
+    ef_answer = models.TextField(blank=True)  # EF's own words on the last failure
+    created_at = models.DateTimeField(auto_now_add=True)
+    done_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        constraints = [models.UniqueConstraint(fields=["order", "key"], name="one_follow_up_per_key")]
+        indexes = [models.Index(fields=["state", "next_attempt_at"], name="follow_up_due_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.order_id} {self.key} ({self.state})"
+
+    @property
+    def error_display(self) -> str:
+        from .texts import translated
+
+        return translated(self.error_text, "")

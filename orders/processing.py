@@ -10,11 +10,10 @@ must have finished with it (`uncertain_create_settles_at`) has found nothing.
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.conf import settings
+from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_noop
@@ -28,6 +27,8 @@ from licenses.services import connection_failing, ef_client, shop_client
 from .checks import CheckFailure, ErrorCode, order_checks
 from .domain import DomainOrder
 from .ecwid_mapping import domain_order_from_ecwid
+from .ef_create import Deferred, create_surely_refused, earlier_create_find, uncertain_create_settles_at
+from .follow_ups import credits_plan, follow_ups_run, invoice_follow_ups_plan, reinvoice_pending
 from .invoice_mapping import (
     AmountsMode,
     InvoiceOptions,
@@ -36,10 +37,10 @@ from .invoice_mapping import (
     invoice_payload_build,
 )
 from .models import EfClientMatch, Order, OrderEvent, OrderState
+from .outcomes import order_error, order_update, retry_later, retry_schedule
 from .queue import enqueue
-from .retry import retry_delay_seconds
-from .sync import HOLD_EF, HOLD_SHOP, licence_hold_reason, snapshot_store, state_change
-from .texts import Text, text_fields
+from .sync import HOLD_EF, HOLD_SHOP, licence_hold_reason, may_invoice, snapshot_store, state_change
+from .texts import Text, text_from
 from .timeline import order_event_add
 
 logger = logging.getLogger(__name__)
@@ -66,20 +67,6 @@ class NoLongerProcessable(Exception):
     """The fresh snapshot shows the order should not be invoiced now (status changed)."""
 
 
-class Deferred(Exception):
-    """Not now, and not a failure: try again at `at` (an earlier create may still land in EF)."""
-
-    def __init__(self, at: datetime, reason: str) -> None:
-        super().__init__(reason)
-        self.at, self.reason = at, reason
-
-
-def uncertain_create_settles_at(started_at: datetime) -> datetime:
-    """When EF must have finished with a create that started at `started_at`, even if it never answered."""
-    wait = settings.HTTP_READ_TIMEOUT + settings.EF_UNCERTAIN_CREATE_MARGIN_SECONDS
-    return started_at + timedelta(seconds=wait)
-
-
 def order_claim(order_pk: int) -> bool:
     """One worker at a time: only the UPDATE that finds the order claimable wins."""
     now = timezone.now()
@@ -89,13 +76,6 @@ def order_claim(order_pk: int) -> bool:
         .update(state=OrderState.PROCESSING, claimed_at=now, attempts=F("attempts") + 1, state_reason="")
     )
     return claimed == 1
-
-
-def _update(order: Order, **fields: Any) -> None:
-    fields = text_fields(**fields)
-    Order.objects.filter(pk=order.pk).update(**fields)
-    for name, value in fields.items():
-        setattr(order, name, value)
 
 
 def order_process(order_pk: int) -> None:
@@ -110,7 +90,9 @@ def order_process(order_pk: int) -> None:
     try:
         _process(order)
     except Hold as hold:
-        _update(order, state=OrderState.OPEN, state_reason=hold.reason, wait_code=hold.code, claimed_at=None)
+        order_update(
+            order, state=OrderState.OPEN, state_reason=hold.reason, wait_code=hold.code, claimed_at=None
+        )
         order_event_add(
             order, OrderEvent.Kind.STATE, state_change(OrderState.PROCESSING, OrderState.OPEN, hold.reason)
         )
@@ -119,11 +101,11 @@ def order_process(order_pk: int) -> None:
     except Deferred as deferred:
         # Not an attempt: the claim counted one, give it back.
         event = state_change(OrderState.PROCESSING, OrderState.RETRYING, deferred.reason)
-        _retry_later(order, deferred.at, deferred.reason, attempts=max(0, order.attempts - 1), event=event)
+        retry_later(order, deferred.at, deferred.reason, attempts=max(0, order.attempts - 1), event=event)
     except NoLongerProcessable:
         from .sync import order_decide
 
-        _update(order, state=OrderState.QUEUED, claimed_at=None)
+        order_update(order, state=OrderState.QUEUED, claimed_at=None)
         order_decide(order)
     except TransientError as exc:
         code = ErrorCode.SHOP_UNREACHABLE if exc.service == "KMO Shops" else ErrorCode.EF_UNREACHABLE
@@ -137,70 +119,13 @@ def order_process(order_pk: int) -> None:
         )
 
 
-def order_error(order: Order, code: str, message: str, *, ef_answer: str = "") -> None:
-    _update(
-        order,
-        state=OrderState.ERROR,
-        error_code=code,
-        error_message=message,
-        ef_answer=ef_answer,
-        state_reason="",
-        claimed_at=None,
-        next_attempt_at=None,
-    )
-    order_event_add(
-        order,
-        OrderEvent.Kind.STATE,
-        Text(gettext_noop("→ error %(code)s: %(message)s"), code=code, message=message),
-    )
-
-
-def retry_schedule(order: Order, exc: TransientError, *, code: str, count_attempt: bool = False) -> None:
-    """Retry later with backoff, or give up with `code` after the last attempt."""
-    attempts = order.attempts + (1 if count_attempt else 0)
-    if attempts >= settings.ORDER_MAX_ATTEMPTS:
-        message = Text(
-            gettext_noop("Gave up after %(attempts)s attempts: %(problem)s"),
-            attempts=attempts,
-            problem=exc.summary(),
-        )
-        order_error(order, code, message, ef_answer=exc.message)
-        return
-    delay = retry_delay_seconds(
-        attempts,
-        base=settings.ORDER_RETRY_BASE_SECONDS,
-        cap=settings.ORDER_RETRY_MAX_SECONDS,
-        retry_after=exc.retry_after,
-    )
-    at = timezone.now() + timedelta(seconds=delay)
-    reason = Text(
-        gettext_noop("Retrying at %(time)s, attempt %(attempt)s: %(problem)s"),
-        time=f"{timezone.localtime(at):%H:%M}",
-        attempt=attempts + 1,
-        problem=exc.summary(),
-    )
-    _retry_later(order, at, reason, attempts=attempts, event=reason)
-
-
-def _retry_later(order: Order, at: datetime, reason: str, *, attempts: int, event: str) -> None:
-    """The order waits in Open as `retrying` until `at`; the ticker hands it to a worker then."""
-    _update(
-        order,
-        state=OrderState.RETRYING,
-        next_attempt_at=at,
-        state_reason=reason,
-        claimed_at=None,
-        attempts=attempts,
-    )
-    order_event_add(order, OrderEvent.Kind.STATE, event)
-
-
-def invoice_options(licence: Licence) -> InvoiceOptions:
+def invoice_options(licence: Licence, *, generation: int = 1) -> InvoiceOptions:
     return InvoiceOptions(
         amounts=AmountsMode(licence.amounts),
         use_order_number=licence.use_order_number,
         reference_template=licence.reference_template,
         layout_id=licence.ef_layout_id,
+        generation=generation,
     )
 
 
@@ -211,7 +136,7 @@ def _process(order: Order) -> None:
         raise Hold(*hold)
     if order.needs_read or not order.snapshot:
         _read(order)
-    if order.payment_status not in licence.processable_statuses and not order.is_invoiced:
+    if not order.is_invoiced and not may_invoice(licence, order.payment_status):
         raise NoLongerProcessable
     domain = domain_order_from_ecwid(order.snapshot, licence.shop_profile)
     ef = ef_client(licence)
@@ -219,7 +144,13 @@ def _process(order: Order) -> None:
         if order.ef_invoice_id is None:
             _check(order, domain, licence)
             _invoice_create(order, domain, licence, ef)
-        _invoice_finish(order, domain, licence, ef)
+        elif reinvoice_pending(order):
+            _check(order, domain, licence)  # the new invoice must be possible before the old one is credited
+        if _invoice_finish(order, domain, licence, ef):
+            # Credited to be made again ("Credit and re-invoice"): the new invoice, from the new snapshot.
+            _check(order, domain, licence)
+            _invoice_create(order, domain, licence, ef)
+            _invoice_finish(order, domain, licence, ef)
     except AuthenticationError as exc:
         connection_failing(licence, "ef", exc.message)
         order_event_add(
@@ -306,7 +237,7 @@ def _check(order: Order, domain: DomainOrder, licence: Licence) -> None:
             raise TransientError(
                 f"VIES could not verify the VAT number now ({result.reason})", service="VIES"
             )
-        _update(order, vies_consultation=result.request_identifier)
+        order_update(order, vies_consultation=result.request_identifier)
     order_event_add(order, OrderEvent.Kind.CHECK, Text(gettext_noop("All checks passed.")))
 
 
@@ -341,17 +272,17 @@ def client_match_or_create(order: Order, domain: DomainOrder, licence: Licence, 
 
 
 def _invoice_create(order: Order, domain: DomainOrder, licence: Licence, ef: EfClient) -> None:
-    external_id = external_invoice_id(licence.pk, order.order_number)
-    if order.ef_create_started_at is not None and _invoice_adopt_earlier(order, ef, external_id):
+    external_id = external_invoice_id(licence.pk, order.order_number, order.invoice_generation)
+    if order.ef_create_started_at is not None and _invoice_adopt_earlier(
+        order, domain, licence, ef, external_id
+    ):
         return
     client_id = client_match_or_create(order, domain, licence, ef)
-    payload = invoice_payload_build(
-        domain, invoice_options(licence), client_id=client_id, external_id=external_id
-    )
+    payload = _invoice_payload(order, domain, licence, client_id, external_id)
     # Committed before the call: if we never learn the answer, the next attempt looks first, and not
     # before EF must have finished with this call.
     started = timezone.now()
-    _update(
+    order_update(
         order,
         ef_create_started_at=started,
         ef_create_settles_at=uncertain_create_settles_at(started),
@@ -360,14 +291,14 @@ def _invoice_create(order: Order, domain: DomainOrder, licence: Licence, ef: EfC
     try:
         invoice_id = ef.invoice_create(payload)
     except ConnectorError as exc:
-        if _create_surely_refused(exc):
+        if create_surely_refused(exc):
             # EF said no: nothing was made, nothing to look for.
-            _update(order, ef_create_started_at=None, ef_create_settles_at=None)
+            order_update(order, ef_create_started_at=None, ef_create_settles_at=None)
         elif exc.status is not None:
             # EF answered (a 5xx): whatever it did is stored now, so the next look-up is conclusive.
-            _update(order, ef_create_settles_at=timezone.now())
+            order_update(order, ef_create_settles_at=timezone.now())
         raise
-    _update(order, ef_invoice_id=invoice_id)
+    _invoice_made(order, domain, licence, invoice_id, payload)
     order_event_add(
         order,
         OrderEvent.Kind.EF,
@@ -380,25 +311,52 @@ def _invoice_create(order: Order, domain: DomainOrder, licence: Licence, ef: EfC
     )
 
 
-def _create_surely_refused(exc: ConnectorError) -> bool:
-    """EF answered with an error (4xx, an HTTP-200 error body, 429): no invoice was made.
-
-    A timeout, a lost connection or a 5xx leaves the outcome unknown: the invoice may exist.
-    """
-    if exc.status is None:
-        return False
-    if isinstance(exc, TransientError):
-        return exc.status == 429
-    return True
+def _invoice_payload(
+    order: Order, domain: DomainOrder, licence: Licence, client_id: int, external_id: str
+) -> dict[str, Any]:
+    options = invoice_options(licence, generation=order.invoice_generation)
+    return invoice_payload_build(domain, options, client_id=client_id, external_id=external_id)
 
 
-def _invoice_adopt_earlier(order: Order, ef: EfClient, external_id: str) -> bool:
+def _invoice_made(
+    order: Order, domain: DomainOrder, licence: Licence, invoice_id: int, payload: dict[str, Any]
+) -> None:
+    """The invoice exists: record it, and decide its follow-ups in the same transaction."""
+    with transaction.atomic():
+        order_update(
+            order,
+            ef_invoice_id=invoice_id,
+            ef_client_id=payload["client_id"],
+            invoiced_total=domain.total,
+            ef_invoice_payload=payload,
+        )
+        invoice_follow_ups_plan(order, domain, licence)
+
+
+def _invoice_adopt_earlier(
+    order: Order, domain: DomainOrder, licence: Licence, ef: EfClient, external_id: str
+) -> bool:
     """An earlier create may have made the invoice: find it, or be sure it does not exist before creating."""
-    looked_at = timezone.now()
-    existing = ef.invoice_find_by_external_id(external_id)
+    existing = earlier_create_find(
+        ef,
+        external_id,
+        started_at=order.ef_create_started_at,
+        settles_at=order.ef_create_settles_at,
+        too_early=gettext_noop(
+            "Making sure EenvoudigFactureren did not create the invoice of an earlier attempt; "
+            "looking again at %(time)s."
+        ),
+    )
     if existing:
         invoice_id = int(existing["invoice_id"])
-        _update(order, ef_invoice_id=invoice_id, ef_client_id=int(existing.get("client_id") or 0) or None)
+        client_id = int(existing.get("client_id") or 0) or order.ef_client_id or 0
+        _invoice_made(
+            order,
+            domain,
+            licence,
+            invoice_id,
+            _invoice_payload(order, domain, licence, client_id, external_id),
+        )
         order_event_add(
             order,
             OrderEvent.Kind.EF,
@@ -408,20 +366,6 @@ def _invoice_adopt_earlier(order: Order, ef: EfClient, external_id: str) -> bool
             ),
         )
         return True
-    settled_at = order.ef_create_settles_at or uncertain_create_settles_at(order.ef_create_started_at)
-    if looked_at < settled_at:
-        # EF may still be storing the invoice of the create we never heard back from: look again later,
-        # whatever triggered this attempt (retry, webhook, Process, catch-up, a takeover).
-        raise Deferred(
-            settled_at,
-            Text(
-                gettext_noop(
-                    "Making sure EenvoudigFactureren did not create the invoice of an earlier attempt; "
-                    "looking again at %(time)s."
-                ),
-                time=f"{timezone.localtime(settled_at):%H:%M:%S}",
-            ),
-        )
     order_event_add(
         order,
         OrderEvent.Kind.EF,
@@ -430,16 +374,49 @@ def _invoice_adopt_earlier(order: Order, ef: EfClient, external_id: str) -> bool
     return False
 
 
-def _invoice_finish(order: Order, domain: DomainOrder, licence: Licence, ef: EfClient) -> None:
+def _invoice_finish(order: Order, domain: DomainOrder, licence: Licence, ef: EfClient) -> bool:
+    """Read the invoice's number, do its follow-ups, and mark the order handled.
+
+    True when the follow-ups credited the invoice so that it is made again ("Credit and re-invoice").
+    """
     invoice = ef.invoice_get(int(order.ef_invoice_id or 0))
     number = str(invoice.get("number") or "")
-    # Follow-ups first, so that "handled" means everything the merchant asked for has been tried.
-    _after_invoice(order, domain, licence, ef)
-    _update(
+    order_update(order, ef_invoice_number=number)
+    with transaction.atomic():
+        # A refund seen while this worker made the invoice is credited now (same lock as order_refresh).
+        latest = Order.objects.select_for_update().get(pk=order.pk)
+        order.snapshot, order.total, order.payment_status = (
+            latest.snapshot,
+            latest.total,
+            latest.payment_status,
+        )
+        credits_plan(order, licence)
+    # Follow-ups first, so that "handled" means everything the merchant asked for was done.
+    outcome = follow_ups_run(order, licence, ef)
+    if outcome.reinvoice:
+        _invoice_credited_for_reinvoice(order)
+        return True
+    if outcome.failed is not None:
+        failed = outcome.failed
+        message = Text(
+            gettext_noop("Invoice %(number)s is made, but: %(problem)s"),
+            number=number,
+            problem=text_from(failed.error_text),
+        )
+        raise Refused(failed.error_code, message, failed.ef_answer)
+    if outcome.retry_at is not None:
+        raise Deferred(
+            outcome.retry_at,
+            Text(
+                gettext_noop("Invoice %(number)s is made; what follows it is retried at %(time)s."),
+                number=number,
+                time=f"{timezone.localtime(outcome.retry_at):%H:%M:%S}",
+            ),
+        )
+    order_update(
         order,
         state=OrderState.HANDLED,
-        ef_invoice_number=number,
-        handled_at=timezone.now(),
+        handled_at=order.handled_at or timezone.now(),
         error_code="",
         error_message="",
         ef_answer="",
@@ -457,39 +434,27 @@ def _invoice_finish(order: Order, domain: DomainOrder, licence: Licence, ef: EfC
             id=order.ef_invoice_id,
         ),
     )
+    return False
 
 
-def _after_invoice(order: Order, domain: DomainOrder, licence: Licence, ef: EfClient) -> None:
-    """Optional follow-ups; a failure here is noted on the timeline and never touches the invoice."""
-    invoice_id = int(order.ef_invoice_id or 0)
-    if licence.register_payment and domain.payment_status == "PAID":
-        try:
-            ef.invoice_payment_register(
-                invoice_id, description=domain.payment_method or "KMO Shops", on=domain.order_date
-            )
-            order_event_add(
-                order, OrderEvent.Kind.EF, Text(gettext_noop("Payment registered on the invoice."))
-            )
-        except ConnectorError as exc:
-            order_event_add(
-                order,
-                OrderEvent.Kind.EF,
-                Text(gettext_noop("Could not register the payment: %(problem)s"), problem=exc.summary()),
-            )
-    if licence.send_invoice_email:
-        try:
-            ef.invoice_send_email(invoice_id)
-            order_event_add(
-                order,
-                OrderEvent.Kind.EF,
-                Text(gettext_noop("EF e-mailed the invoice to %(email)s."), email=domain.customer.email),
-            )
-        except ConnectorError as exc:
-            order_event_add(
-                order,
-                OrderEvent.Kind.EF,
-                Text(gettext_noop("Could not e-mail the invoice: %(problem)s"), problem=exc.summary()),
-            )
+def _invoice_credited_for_reinvoice(order: Order) -> None:
+    number = order.ef_invoice_number
+    order_update(
+        order,
+        ef_invoice_id=None,
+        ef_invoice_number="",
+        ef_create_started_at=None,
+        ef_create_settles_at=None,
+        invoiced_total=None,
+        ef_invoice_payload={},
+        invoice_generation=order.invoice_generation + 1,
+        handled_at=None,
+    )
+    order_event_add(
+        order,
+        OrderEvent.Kind.STATE,
+        Text(gettext_noop("Invoice %(number)s is credited; making the new invoice."), number=number),
+    )
 
 
 def order_enqueue_due() -> int:

@@ -14,10 +14,10 @@ from connectors.errors import AuthenticationError, ConnectorError
 from licenses.models import ConnectionStatus, Licence, LicenceState
 from licenses.services import connection_ok, ef_client, shop_client
 
-from .models import Order, OrderEvent, OrderState, WebhookEvent, WebhookOutcome
+from .models import FollowUp, Order, OrderEvent, OrderState, WebhookEvent, WebhookOutcome
 from .processing import order_enqueue_due
 from .queue import enqueue
-from .sync import licence_hold_reason, licence_orders_resume
+from .sync import licence_hold_reason, licence_orders_resume, order_queue
 from .texts import Text, payload_of
 from .timeline import order_event_add
 
@@ -85,6 +85,22 @@ def webhook_events_requeue_lost() -> int:
     return len(lost)
 
 
+def follow_ups_left_behind() -> int:
+    """A refund decided in the moment a worker finished the order leaves a follow-up on a handled order:
+    queue the order again so that its worker does it."""
+    cutoff = timezone.now() - timedelta(seconds=settings.ORDER_TICK_SECONDS)
+    orders = Order.objects.filter(
+        state=OrderState.HANDLED,
+        follow_ups__state=FollowUp.State.PENDING,
+        follow_ups__created_at__lt=cutoff,
+    ).distinct()
+    count = 0
+    for order in orders[:1000]:
+        order_queue(order, reason=Text(gettext_noop("follow-up to do")))
+        count += 1
+    return count
+
+
 def licences_resume_held() -> int:
     resumed = 0
     held = Licence.objects.filter(
@@ -132,6 +148,7 @@ def pipeline_tick() -> dict[str, int]:
         "due": order_enqueue_due(),
         "lost": orders_requeue_lost(),
         "lost_events": webhook_events_requeue_lost(),
+        "follow_ups": follow_ups_left_behind(),
     }
 
 

@@ -16,7 +16,10 @@ from connectors.values import as_decimal, as_int
 from licenses.models import ConnectionStatus, Licence
 from licenses.services import connection_failing, shop_client
 
+from .after_invoice import FULLY_CREDITED
+from .follow_ups import credits_plan, follow_ups_waiting
 from .models import Order, OrderEvent, OrderState, WebhookEvent
+from .outcomes import retry_schedule
 from .queue import enqueue
 from .texts import Text, text_fields
 from .timeline import order_event_add
@@ -102,8 +105,6 @@ def order_refresh(
                 OrderState.HANDLED,
                 OrderState.PROCESSING,
             ):
-                from .processing import retry_schedule
-
                 retry_schedule(order, exc, code="SHOP_UNREACHABLE", count_attempt=True)
             return order
         template = gettext_noop("Read from KMO Shops (%(trigger)s): %(status)s, total €%(total)s")
@@ -188,11 +189,7 @@ def order_decide(order: Order, *, changed: bool = True, hand_out: bool = True) -
     """Given a fresh snapshot: wait in Open, queue for processing, or only note the update."""
     licence = order.licence
     if order.is_invoiced or order.state == OrderState.HANDLED:
-        order_event_add(
-            order,
-            OrderEvent.Kind.STATE,
-            Text(gettext_noop("Update noted; the order is already invoiced, no second invoice is made.")),
-        )
+        _invoiced_order_updated(order, changed=changed, hand_out=hand_out)
         return
     if order.state in (OrderState.PROCESSING, OrderState.IGNORED):
         order_event_add(
@@ -204,7 +201,11 @@ def order_decide(order: Order, *, changed: bool = True, hand_out: bool = True) -
     if order.state == OrderState.ERROR and not changed:
         return
     status = order.payment_status
-    if status not in licence.processable_statuses:
+    if status in FULLY_CREDITED:
+        reason = Text(gettext_noop("%(status)s before it was invoiced: no invoice is made."), status=status)
+        _set_state(order, OrderState.IGNORED, reason)
+        return
+    if not may_invoice(licence, status):
         reason = waiting_for_payment(licence, status)
         _set_state(order, OrderState.OPEN, reason, wait_code=WaitCode.STATUS)
         return
@@ -220,6 +221,47 @@ def order_decide(order: Order, *, changed: bool = True, hand_out: bool = True) -
         _wait(order, *hold)
         return
     order_queue(order, hand_out=hand_out)
+
+
+def may_invoice(licence: Licence, status: str) -> bool:
+    """An order with this payment status is invoiced. Partly refunded means it was paid: it is invoiced
+    (and the refund credited) whenever paid orders are."""
+    if status == "PARTIALLY_REFUNDED":
+        return "PAID" in licence.processable_statuses or status in licence.processable_statuses
+    return status in licence.processable_statuses
+
+
+def _invoiced_order_updated(order: Order, *, changed: bool, hand_out: bool) -> None:
+    """A new snapshot of an invoiced order: credit notes for refunds, a note when the amounts changed.
+
+    Never a second invoice: "Credit and re-invoice" is the merchant's decision.
+    """
+    if changed and order.changed_after_invoicing:
+        order_event_add(
+            order,
+            OrderEvent.Kind.STATE,
+            Text(
+                gettext_noop(
+                    "Changed after invoicing: invoiced €%(invoiced)s, the shop now says €%(total)s. "
+                    "No second invoice is made; use Credit and re-invoice if the invoice must follow."
+                ),
+                invoiced=str(order.invoiced_total),
+                total=str(order.total),
+            ),
+        )
+    credits = credits_plan(order, order.licence)
+    # In Errors while something still waits (a re-invoice whose new order failed a check): try again.
+    retry = order.state == OrderState.ERROR and changed and follow_ups_waiting(order)
+    if credits or retry:
+        if order.state in (OrderState.HANDLED, OrderState.ERROR):
+            order_queue(order, reason=Text(gettext_noop("credit note to make")), hand_out=hand_out)
+        return
+    if not (changed and order.changed_after_invoicing):
+        order_event_add(
+            order,
+            OrderEvent.Kind.STATE,
+            Text(gettext_noop("Update noted; the order is already invoiced, no second invoice is made.")),
+        )
 
 
 def waiting_for_payment(licence: Licence, status: str) -> Text:

@@ -30,3 +30,11 @@ def licence_catch_up_task(licence_pk: int) -> int:
     from .catchup import licence_catch_up
 
     return licence_catch_up(Licence.objects.get(pk=licence_pk))
+
+
+def licence_resume_task(licence_pk: int) -> int:
+    from licenses.models import Licence
+
+    from .sync import licence_orders_resume
+
+    return licence_orders_resume(Licence.objects.get(pk=licence_pk))

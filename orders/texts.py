@@ -71,6 +71,13 @@ def payload_of(value: str) -> dict[str, Any]:
     return {"t": value.template, "p": value.params} if isinstance(value, Text) else {}
 
 
+def text_from(payload: dict[str, Any] | None, fallback: str = "") -> str:
+    """The Text a payload was made from (a str as it is when there is none)."""
+    if not payload or "t" not in payload:
+        return fallback
+    return Text(payload["t"], **(payload.get("p") or {}))
+
+
 def text_fields(**fields: Any) -> dict[str, Any]:
     """Add the translatable payload beside `state_reason` and `error_message` when they are written."""
     if "state_reason" in fields:

@@ -41,22 +41,27 @@ def test_licence_page_never_shows_secrets(staff_client, licence):
     assert licence.ef_api_key[-4:] in page
 
 
-def test_activate_is_logged_and_resumes_held_orders(staff_client, licence):
+def test_activate_is_logged_and_resumes_held_orders(
+    staff_client, licence, django_capture_on_commit_callbacks
+):
     Licence.objects.filter(pk=licence.pk).update(trial_ends_at=timezone.now() - timedelta(days=1))
     held = order_for(
         licence, OrderState.OPEN, wait_code="licence", state_reason="Held: the licence is expired"
     )
-    response = staff_client.post(
-        "/admin/licenses/licence/",
-        {"action": "activate_one_year", "_selected_action": [licence.pk]},
-        follow=True,
-    )
+    with django_capture_on_commit_callbacks(execute=True) as resumed:  # the resume runs as a task
+        response = staff_client.post(
+            "/admin/licenses/licence/",
+            {"action": "activate_one_year", "_selected_action": [licence.pk]},
+            follow=True,
+        )
+    assert resumed
     assert response.status_code == 200
     licence.refresh_from_db()
     assert licence.state == LicenceState.ACTIVE and licence.paid_until > timezone.now() + timedelta(days=360)
     assert LogEntry.objects.filter(object_id=str(licence.pk), change_message__startswith="Activated").exists()
     held.refresh_from_db()
-    assert held.state == OrderState.QUEUED
+    assert held.wait_code == "" and held.state != OrderState.OPEN
+    assert held.events.filter(message__contains="→ queued").exists()
 
 
 def test_cancel_and_extend_are_logged(staff_client, licence):

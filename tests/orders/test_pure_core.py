@@ -82,10 +82,17 @@ def test_invoice_payload_basics(case):
     ) <= Decimal("0.01")
 
 
-def test_discounts_become_one_negative_line_per_rate():
+def test_discounts_become_one_line_per_rate_of_quantity_minus_one_at_a_positive_price():
     order = domain(order_fixture("a01"))
-    discounts = {line.vat_rate: line.unit_price for line in order.lines if line.kind == LineKind.DISCOUNT}
-    assert discounts == {Decimal(21): Decimal("-5.24"), Decimal(6): Decimal("-11.38")}
+    discounts = {
+        line.vat_rate: (line.quantity, line.unit_price, line.total)
+        for line in order.lines
+        if line.kind == LineKind.DISCOUNT
+    }
+    assert discounts == {
+        Decimal(21): (Decimal(-1), Decimal("5.24"), Decimal("-5.24")),
+        Decimal(6): (Decimal(-1), Decimal("11.38"), Decimal("-11.38")),
+    }
 
 
 def test_handling_fee_is_counted_once_with_its_own_rate():

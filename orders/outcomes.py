@@ -1,0 +1,99 @@
+"""How an attempt on an order ends when it does not end handled: an error, or a retry later.
+
+Shared by processing (the worker), sync (reading the shop) and the follow-ups, so that none of them
+has to import another for these rules.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.utils import timezone
+from django.utils.translation import gettext_noop
+
+from connectors.errors import TransientError
+
+from .models import Order, OrderEvent, OrderState
+from .retry import retry_delay_seconds
+from .texts import Text, text_fields
+from .timeline import order_event_add
+
+
+def order_update(order: Order, **fields: Any) -> None:
+    """Write these fields of the order row and keep the Python object in step."""
+    fields = text_fields(**fields)
+    Order.objects.filter(pk=order.pk).update(**fields)
+    for name, value in fields.items():
+        setattr(order, name, value)
+
+
+def order_error(order: Order, code: str, message: str, *, ef_answer: str = "") -> None:
+    order_update(
+        order,
+        state=OrderState.ERROR,
+        error_code=code,
+        error_message=message,
+        ef_answer=ef_answer,
+        state_reason="",
+        claimed_at=None,
+        next_attempt_at=None,
+    )
+    order_event_add(
+        order,
+        OrderEvent.Kind.STATE,
+        Text(gettext_noop("→ error %(code)s: %(message)s"), code=code, message=message),
+    )
+
+
+def retry_at(attempts: int, exc: TransientError) -> datetime:
+    """When the next attempt after `attempts` failed ones may start (backoff, or EF's Retry-After)."""
+    delay = retry_delay_seconds(
+        attempts,
+        base=settings.ORDER_RETRY_BASE_SECONDS,
+        cap=settings.ORDER_RETRY_MAX_SECONDS,
+        retry_after=exc.retry_after,
+    )
+    return timezone.now() + timedelta(seconds=delay)
+
+
+def gave_up(attempts: int, exc: TransientError) -> Text | None:
+    """The give-up message once `attempts` reached the maximum, else None."""
+    if attempts < settings.ORDER_MAX_ATTEMPTS:
+        return None
+    return Text(
+        gettext_noop("Gave up after %(attempts)s attempts: %(problem)s"),
+        attempts=attempts,
+        problem=exc.summary(),
+    )
+
+
+def retry_schedule(order: Order, exc: TransientError, *, code: str, count_attempt: bool = False) -> None:
+    """Retry later with backoff, or give up with `code` after the last attempt."""
+    attempts = order.attempts + (1 if count_attempt else 0)
+    final = gave_up(attempts, exc)
+    if final is not None:
+        order_error(order, code, final, ef_answer=exc.message)
+        return
+    at = retry_at(attempts, exc)
+    reason = Text(
+        gettext_noop("Retrying at %(time)s, attempt %(attempt)s: %(problem)s"),
+        time=f"{timezone.localtime(at):%H:%M}",
+        attempt=attempts + 1,
+        problem=exc.summary(),
+    )
+    retry_later(order, at, reason, attempts=attempts, event=reason)
+
+
+def retry_later(order: Order, at: datetime, reason: str, *, attempts: int, event: str) -> None:
+    """The order waits in Open as `retrying` until `at`; the ticker hands it to a worker then."""
+    order_update(
+        order,
+        state=OrderState.RETRYING,
+        next_attempt_at=at,
+        state_reason=reason,
+        claimed_at=None,
+        attempts=attempts,
+    )
+    order_event_add(order, OrderEvent.Kind.STATE, event)
