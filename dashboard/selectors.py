@@ -7,13 +7,13 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.core.paginator import Page, Paginator
-from django.db.models import Q, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from licenses.models import Licence
-from orders.models import OPEN_STATES, Order, OrderState
+from orders.models import OPEN_STATES, FollowUp, Order, OrderState
 
 TABS = {
     "open": list(OPEN_STATES),
@@ -101,7 +101,15 @@ def orders_page(orders: QuerySet[Order], number: Any, size: int) -> Page:
     """One page of a tab: the page's ids first (an index-only walk, however deep the page), then its rows."""
     page = Paginator(orders.values_list("pk", flat=True), size).get_page(number)
     ids = list(page.object_list)
-    rows = {order.pk: order for order in Order.objects.filter(pk__in=ids).defer("snapshot")}
+    done = Prefetch(
+        "follow_ups", queryset=FollowUp.objects.filter(state=FollowUp.State.DONE), to_attr="done_follow_ups"
+    )
+    rows = {
+        order.pk: order
+        for order in Order.objects.filter(pk__in=ids)
+        .defer("snapshot", "ef_invoice_payload")
+        .prefetch_related(done)
+    }
     page.object_list = [rows[pk] for pk in ids if pk in rows]
     return page
 

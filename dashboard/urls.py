@@ -14,6 +14,11 @@ urlpatterns = [
     ),
     path("<str:key>/actions/process/", views.orders_process, name="dashboard-process"),
     path("<str:key>/actions/ignore/", views.orders_ignore, name="dashboard-ignore"),
+    path(
+        "<str:key>/actions/credit-and-reinvoice/",
+        views.orders_credit_and_reinvoice,
+        name="dashboard-credit-reinvoice",
+    ),
     path("<str:key>/actions/sync/", views.sync_now, name="dashboard-sync"),
     path("<str:key>/ask/", views.ask_us, name="dashboard-ask"),
     path("<str:key>/tickets/", views.tickets, name="dashboard-tickets"),

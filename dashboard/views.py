@@ -28,7 +28,7 @@ from licenses.forms import ConfigurationForm, EfKeyForm
 from licenses.installation import configuration_save
 from licenses.services import ef_client
 from licenses.views import ef_key_submit
-from orders.actions import order_ignore, order_process_again
+from orders.actions import order_credit_and_reinvoice, order_ignore, order_process_again
 from orders.explanations import explanation
 from orders.queue import enqueue
 from orders.texts import payload_of, translated
@@ -217,7 +217,12 @@ def order_detail(request: HttpRequest, key: str, pk: int) -> HttpResponse:
     licence = licence_for_user(request.user, key)
     order = order_for_licence(licence, pk)
     context = _page_context(
-        request, licence, order=order, events=order.events.all(), explanation=explanation(order.error_code)
+        request,
+        licence,
+        order=order,
+        events=order.events.all(),
+        follow_ups=order.follow_ups.all(),
+        explanation=explanation(order.error_code),
     )
     return render(request, "dashboard/order_detail.html", context)
 
@@ -283,6 +288,10 @@ def ignored_message(count: int) -> str:
     ) % {"count": count}
 
 
+def reinvoiced_message(count: int) -> str:
+    return _("A credit note and a new invoice are being made; the order is back on Report in a moment.")
+
+
 def _report_action(request: HttpRequest, result, done_text) -> None:  # noqa: ANN001
     if result.done:
         messages.success(request, done_text(len(result.done)))
@@ -312,6 +321,12 @@ def _order_action(request: HttpRequest, key: str, action, done_text) -> HttpResp
 @require_POST
 def orders_process(request: HttpRequest, key: str) -> HttpResponse:
     return _order_action(request, key, order_process_again, processed_again_message)
+
+
+@login_required
+@require_POST
+def orders_credit_and_reinvoice(request: HttpRequest, key: str) -> HttpResponse:
+    return _order_action(request, key, order_credit_and_reinvoice, reinvoiced_message)
 
 
 @login_required

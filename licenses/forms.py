@@ -42,6 +42,10 @@ class EfKeyForm(forms.Form):
     )
 
 
+def _store_country(licence: Licence) -> str:
+    return str(((licence.shop_profile or {}).get("company") or {}).get("countryCode") or "BE").upper()
+
+
 class ConfigurationForm(forms.Form):
     processable_statuses = forms.MultipleChoiceField(
         label=_("Payment statuses that make an order processable"),
@@ -74,8 +78,24 @@ class ConfigurationForm(forms.Form):
     ef_layout_id = forms.TypedChoiceField(
         label=_("EenvoudigFactureren layout"), required=False, coerce=int, empty_value=None
     )
+    peppol_be_business = forms.BooleanField(
+        label=_("Belgian business customers (with a VAT number): send the invoice via Peppol"),
+        required=False,
+        help_text=_(
+            "Required by Belgian law since 1 January 2026 for invoices between Belgian VAT-registered "
+            "businesses. EenvoudigFactureren delivers them."
+        ),
+    )
+    peppol_email_fallback = forms.BooleanField(
+        label=_("When a customer cannot be reached via Peppol, e-mail the invoice instead"), required=False
+    )
     send_invoice_email = forms.BooleanField(
-        label=_("Send the invoice to the customer by e-mail"), required=False
+        label=_("Other customers: send the invoice by e-mail"), required=False
+    )
+    credit_notes = forms.BooleanField(
+        label=_("Create credit notes for refunds and cancellations"),
+        required=False,
+        help_text=_("Sent the same way as their invoice."),
     )
     register_payment = forms.BooleanField(
         label=_("Register the payment on the invoice when the order is paid"), required=False
@@ -96,7 +116,13 @@ class ConfigurationForm(forms.Form):
                 "use_order_number": licence.use_order_number,
                 "reference_template": licence.reference_template,
                 "ef_layout_id": licence.ef_layout_id,
+                # On for a Belgian store (the Peppol mandate), as saved once configured.
+                "peppol_be_business": licence.peppol_be_business
+                if licence.configured_at
+                else _store_country(licence) == "BE",
+                "peppol_email_fallback": licence.peppol_email_fallback,
                 "send_invoice_email": licence.send_invoice_email,
+                "credit_notes": licence.credit_notes,
                 "register_payment": licence.register_payment,
                 "vies_check": licence.vies_check,
             }

@@ -6,9 +6,10 @@ from decimal import Decimal
 
 from django import template
 from django.utils.formats import number_format
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext
 
 from orders.labels import payment_status_label
+from orders.models import FollowUp, Order
 
 register = template.Library()
 
@@ -25,3 +26,22 @@ def money(value: Decimal | float | int | str | None) -> str:
 @register.filter
 def payment_status(code: str) -> str:
     return payment_status_label(code)
+
+
+@register.filter
+def after_invoice_labels(order: Order) -> list[str]:
+    """What happened after the invoice, in a few words per follow-up that was done (Report, More info)."""
+    labels = []
+    done = getattr(order, "done_follow_ups", None)
+    if done is None:
+        done = [row for row in order.follow_ups.all() if row.state == FollowUp.State.DONE]
+    for row in done:
+        if row.kind == FollowUp.Kind.SEND and row.plan.get("document") == "invoice":
+            labels.append(
+                gettext("sent via Peppol") if row.result.get("channel") == "peppol" else gettext("e-mailed")
+            )
+        elif row.kind == FollowUp.Kind.CREDIT_NOTE:
+            labels.append(gettext("credit note %(number)s") % {"number": row.result.get("number", "")})
+    if order.changed_after_invoicing:
+        labels.append(gettext("changed after invoicing"))
+    return labels

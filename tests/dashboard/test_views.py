@@ -58,6 +58,7 @@ def key_urls(key: str) -> list[tuple[str, str]]:
         ("post", reverse("dashboard-connections", args=[key])),
         ("post", reverse("dashboard-process", args=[key])),
         ("post", reverse("dashboard-ignore", args=[key])),
+        ("post", reverse("dashboard-credit-reinvoice", args=[key])),
         ("post", reverse("dashboard-sync", args=[key])),
         ("get", reverse("dashboard-tickets", args=[key])),
     ]
@@ -91,7 +92,7 @@ def test_actions_with_another_merchants_order_ids_are_404_and_change_nothing(cli
     _, licence, orders = owner
     charlie_user, charlie_licence, charlie_orders = charlie
     logged_in(client, charlie_user)
-    for name in ("dashboard-process", "dashboard-ignore"):
+    for name in ("dashboard-process", "dashboard-ignore", "dashboard-credit-reinvoice"):
         for selection in (
             [orders["error"].pk, orders["open"].pk],
             [charlie_orders["error"].pk, orders["error"].pk],  # one of one's own beside another's
