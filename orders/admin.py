@@ -10,7 +10,7 @@ from django.http import HttpRequest
 from django.utils.html import format_html
 
 from .actions import order_ignore, order_process_again
-from .models import Order, OrderEvent, WebhookEvent
+from .models import FollowUp, Order, OrderEvent, WebhookEvent
 
 
 def pretty(value: object) -> str:
@@ -20,15 +20,26 @@ def pretty(value: object) -> str:
     )
 
 
-class OrderEventInline(admin.TabularInline):
-    model = OrderEvent
+class ReadOnlyInline(admin.TabularInline):
     extra = 0
     can_delete = False
-    fields = ("at", "kind", "message", "actor")
-    readonly_fields = fields
 
     def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
+
+
+class OrderEventInline(ReadOnlyInline):
+    model = OrderEvent
+    fields = ("at", "kind", "message", "actor")
+    readonly_fields = fields
+
+
+class FollowUpInline(ReadOnlyInline):
+    """Payment, Peppol/e-mail sends and credit notes, with what was decided and what EF answered."""
+
+    model = FollowUp
+    fields = ("key", "kind", "state", "attempts", "plan", "result", "error_code", "ef_answer", "done_at")
+    readonly_fields = fields
 
 
 @admin.register(Order)
@@ -44,10 +55,12 @@ class OrderAdmin(admin.ModelAdmin):
     )
     list_filter = ("state", "error_code")
     search_fields = ("order_number", "licence__key", "customer_email", "customer_name", "ef_invoice_number")
-    inlines = [OrderEventInline]
+    inlines = [FollowUpInline, OrderEventInline]
     actions = ["process_again", "ignore"]
-    exclude = ("snapshot",)
-    readonly_fields = [f.name for f in Order._meta.fields if f.name != "snapshot"] + ["snapshot_pretty"]
+    exclude = ("snapshot", "ef_invoice_payload")
+    readonly_fields = [
+        f.name for f in Order._meta.fields if f.name not in ("snapshot", "ef_invoice_payload")
+    ] + ["snapshot_pretty"]
 
     @admin.display(description="snapshot (as read from KMO Shops)")
     def snapshot_pretty(self, obj: Order) -> str:

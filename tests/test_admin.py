@@ -61,7 +61,7 @@ def test_activate_is_logged_and_resumes_held_orders(
     assert LogEntry.objects.filter(object_id=str(licence.pk), change_message__startswith="Activated").exists()
     held.refresh_from_db()
     assert held.wait_code == "" and held.state != OrderState.OPEN
-    assert held.events.filter(message__contains="→ queued").exists()
+    assert held.events.filter(message__contains="→ Queued").exists()
 
 
 def test_cancel_and_extend_are_logged(staff_client, licence):
@@ -78,6 +78,23 @@ def test_order_page_shows_timeline_and_raw_snapshot(staff_client, licence):
     order = order_for(licence, OrderState.ERROR)
     page = staff_client.get(f"/admin/orders/order/{order.pk}/change/").content.decode()
     assert "order.created received" in page and order.order_number in page and "snapshot" in page
+
+
+def test_order_page_shows_follow_ups_with_efs_answer(staff_client, licence):
+    from orders.models import FollowUp
+
+    order = order_for(licence, OrderState.ERROR, error_code="PEPPOL_REJECTED")
+    FollowUp.objects.create(
+        order=order,
+        key="send:1",
+        kind=FollowUp.Kind.SEND,
+        state=FollowUp.State.FAILED,
+        plan={"channel": "peppol"},
+        error_code="PEPPOL_REJECTED",
+        ef_answer="peppol document rejected: [BR-27]",
+    )
+    page = staff_client.get(f"/admin/orders/order/{order.pk}/change/").content.decode()
+    assert "send:1" in page and "[BR-27]" in page
 
 
 def test_staff_can_hide_an_old_licence_from_a_merchants_dropdown(staff_client, licence):

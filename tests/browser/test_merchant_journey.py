@@ -86,6 +86,10 @@ UNTRANSLATED = [
     "All checks passed",
     "Check failed",
     "Created EF invoice",
+    "sent via Peppol",
+    "After the invoice",
+    "Credit note",
+    "Refunded in the shop",
 ]
 NEVER = ["Bad Request", "AWAITING_PAYMENT", "Django administration", "order(s)"]
 
@@ -239,6 +243,29 @@ def test_a_new_merchant_installs_and_sees_orders_go_through(
     expect(page.locator(f"tr[data-order='{failing['id']}'] .invoice-number")).to_contain_text("2026-")
     journey.check("11-report-after-fix")
     assert len(sandboxes.ef_app.accounts["ef-browser-key"].invoices) == 2
+
+    # 10b. A Belgian business order goes out via Peppol; refunded in the shop, it gets a credit note.
+    business = recent(order_fixture("a02")["order"])
+    control(sandboxes.kmoshops.url, f"stores/{store_id}/orders", {"order": business})
+    assert sandboxes.shop.wait_idle(20)
+    page.click(f"nav.tabs >> text={t('Report')}")
+    row = page.locator(f"tr[data-order='{business['id']}']")
+    expect(row).to_contain_text(t("sent via Peppol"))
+    control(sandboxes.kmoshops.url, f"stores/{store_id}/orders/{business['id']}/refund", {"amount": 25})
+    assert sandboxes.shop.wait_idle(20)
+    page.reload()
+    [credit] = [
+        inv
+        for inv in sandboxes.ef_app.accounts["ef-browser-key"].invoices.values()
+        if inv["type"] == "creditnote"
+    ]
+    with translation.override(language):
+        credit_label = gettext("credit note %(number)s") % {"number": credit["number"]}
+    expect(row).to_contain_text(credit_label)
+    journey.check("11b-report-peppol-credit-note")
+    row.locator(f"text={t('More info')}").click()
+    expect(page.locator("#follow-ups")).to_contain_text(credit["number"])
+    journey.check("11c-after-the-invoice")
 
     # 11. The merchant's other pages read as well: Configuration keeps the start date, Ignored, Ask us, Tickets.
     page.click(f"nav.tabs >> text={t('Configuration')}")
