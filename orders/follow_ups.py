@@ -363,6 +363,10 @@ def _sent_by(invoice: dict[str, Any]) -> str:
     return ""
 
 
+def _now() -> str:
+    return timezone.now().isoformat(timespec="seconds")
+
+
 def _peppol_unreachable(answer: str) -> bool:
     text = answer.lower()
     return any(marker in text for marker in settings.EF_PEPPOL_UNREACHABLE_MARKERS)
@@ -386,14 +390,14 @@ def _send(order: Order, licence: Licence, ef: EfClient, row: FollowUp) -> None:
             )
             return
     if row.plan["channel"] != Channel.PEPPOL:
-        _call_marked(row, lambda: ef.invoice_send_email(invoice_id))
-        row.result = {"channel": Channel.EMAIL}
+        answer = _call_marked(row, lambda: ef.invoice_send_email(invoice_id))
+        row.result = {"channel": Channel.EMAIL, "sent_at": _now(), "answer": answer}
         order_event_add(
             order, OrderEvent.Kind.EF, Text(gettext_noop("EF e-mailed the %(document)s."), document=document)
         )
         return
     try:
-        _call_marked(row, lambda: ef.invoice_send_peppol(invoice_id))
+        answer = _call_marked(row, lambda: ef.invoice_send_peppol(invoice_id))
     except AuthenticationError:
         raise
     except PermanentError as exc:
@@ -430,13 +434,18 @@ def _send(order: Order, licence: Licence, ef: EfClient, row: FollowUp) -> None:
                 document=document,
             ),
         )
-        _call_marked(row, lambda: ef.invoice_send_email(invoice_id))
-        row.result = {"channel": Channel.EMAIL, "peppol_answer": exc.message}
+        answer = _call_marked(row, lambda: ef.invoice_send_email(invoice_id))
+        row.result = {
+            "channel": Channel.EMAIL,
+            "sent_at": _now(),
+            "answer": answer,
+            "peppol_answer": exc.message,
+        }
         order_event_add(
             order, OrderEvent.Kind.EF, Text(gettext_noop("EF e-mailed the %(document)s."), document=document)
         )
         return
-    row.result = {"channel": Channel.PEPPOL}
+    row.result = {"channel": Channel.PEPPOL, "sent_at": _now(), "answer": answer}
     order_event_add(
         order,
         OrderEvent.Kind.EF,

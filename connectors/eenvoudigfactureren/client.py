@@ -194,8 +194,9 @@ class EfClient:
                 return invoice
         return None
 
-    def invoice_send_email(self, invoice_id: int, *, recipient: str = "main_contact") -> None:
-        self._call("POST", f"invoices/{int(invoice_id)}/sendemail", json={"recipient": recipient})
+    def invoice_send_email(self, invoice_id: int, *, recipient: str = "main_contact") -> dict[str, Any]:
+        body = self._call("POST", f"invoices/{int(invoice_id)}/sendemail", json={"recipient": recipient})
+        return body if isinstance(body, dict) else {}
 
     def invoice_send_peppol(self, invoice_id: int) -> dict[str, Any]:
         """Send the invoice (or credit note) over Peppol: `/send` with only the Peppol method.

@@ -99,6 +99,8 @@ def test_a_belgian_business_invoice_goes_out_via_peppol(pipeline):
     assert mails(pipeline, licence) == []
     [send] = order.follow_ups.filter(kind=FollowUp.Kind.SEND)
     assert send.state == FollowUp.State.DONE and send.result["channel"] == "peppol"
+    assert send.result["answer"] == {"success": "invoice sent", "methods": {"peppol": "sent"}}  # what EF said
+    assert send.result["sent_at"].startswith(str(send.done_at.year))
 
 
 def test_a_customer_not_on_peppol_gets_the_invoice_by_email_and_the_order_says_so(pipeline):
