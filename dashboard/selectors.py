@@ -11,6 +11,7 @@ from django.db.models import Prefetch, Q, QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
+from django.utils.functional import cached_property
 
 from licenses.models import Licence
 from orders.models import OPEN_STATES, FollowUp, Order, OrderState
@@ -77,7 +78,9 @@ class Period:
 
 def orders_for_tab(licence: Licence, tab: str, *, period: Period, search: str = "") -> QuerySet[Order]:
     # List pages and exports never need the order's JSON snapshot (a few KB a row).
-    orders = Order.objects.filter(licence=licence, state__in=TABS[tab]).defer("snapshot")
+    orders = Order.objects.filter(licence=licence, state__in=TABS[tab]).defer(
+        "snapshot", "ef_invoice_payload"
+    )
     start, end = period.bounds()
     if tab == "report":
         orders = orders.filter(handled_at__gte=start, handled_at__lt=end).order_by("-handled_at")
@@ -97,9 +100,42 @@ def orders_for_tab(licence: Licence, tab: str, *, period: Period, search: str = 
     return orders
 
 
-def orders_page(orders: QuerySet[Order], number: Any, size: int) -> Page:
-    """One page of a tab: the page's ids first (an index-only walk, however deep the page), then its rows."""
-    page = Paginator(orders.values_list("pk", flat=True), size).get_page(number)
+class CappedPaginator(Paginator):
+    """Counts only up to `cap` rows: a deep page of a broad search never counts every match.
+
+    `count_capped` tells the page that there are more pages than it shows ("Page 40 of 50+").
+    """
+
+    def __init__(self, object_list: Any, per_page: int, *, cap: int) -> None:
+        super().__init__(object_list, per_page)
+        self.cap, self.count_capped = cap, False
+
+    @cached_property
+    def count(self) -> int:
+        found = self.object_list[: self.cap + 1].count()
+        self.count_capped = found > self.cap
+        return min(found, self.cap)
+
+
+SEARCH_LOOKAHEAD_PAGES = 10
+
+
+def _page_number(number: Any) -> int:
+    return int(number) if isinstance(number, str) and number.isdigit() and len(number) < 7 else 1
+
+
+def orders_page(orders: QuerySet[Order], number: Any, size: int, *, search: bool = False) -> Page:
+    """One page of a tab: the page's ids first (an index-only walk, however deep the page), then its rows.
+
+    A search counts its matches only as far as ten pages past the one asked for.
+    """
+    ids_query = orders.values_list("pk", flat=True)
+    if search:
+        cap = (_page_number(number) + SEARCH_LOOKAHEAD_PAGES) * size
+        paginator: Paginator = CappedPaginator(ids_query, size, cap=cap)
+    else:
+        paginator = Paginator(ids_query, size)
+    page = paginator.get_page(number)
     ids = list(page.object_list)
     done = Prefetch(
         "follow_ups", queryset=FollowUp.objects.filter(state=FollowUp.State.DONE), to_attr="done_follow_ups"

@@ -119,7 +119,7 @@ def tab(request: HttpRequest, key: str, tab: str) -> HttpResponse:
     period = Period.from_query(request.GET)
     search = request.GET.get("q", "")[:100]
     orders = orders_for_tab(licence, tab, period=period, search=search)
-    page = orders_page(orders, request.GET.get("page"), PAGE_SIZE)
+    page = orders_page(orders, request.GET.get("page"), PAGE_SIZE, search=bool(search.strip()))
     context = _page_context(request, licence, tab=tab, page=page, period=period, search=search)
     return render(request, "dashboard/tab.html", context)
 

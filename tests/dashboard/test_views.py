@@ -246,6 +246,25 @@ def test_list_pages_never_load_the_snapshot_and_cost_the_same_for_10_or_300_orde
     assert len(few) == len(many)
     order_selects = [sql for sql in many if 'FROM "orders_order"' in sql and "COUNT" not in sql]
     assert order_selects and all('"snapshot"' not in sql for sql in order_selects)
+    assert all('"ef_invoice_payload"' not in sql for sql in order_selects)
+
+
+def test_a_broad_search_counts_only_ten_pages_past_the_one_asked_for(client, owner):
+    from dashboard.selectors import Period, orders_for_tab, orders_page
+
+    user, licence, _ = owner
+    for n in range(120):
+        order_for(licence, OrderState.HANDLED, customer_name=f"Zoeker {n}")
+    orders = orders_for_tab(licence, "report", period=Period.this_month(), search="zoeker")
+    first = orders_page(orders, "1", 5, search=True)
+    assert first.paginator.count == 55 and first.paginator.count_capped  # 11 pages known, more exist
+    assert [o.customer_name for o in first.object_list] == [f"Zoeker {n}" for n in range(119, 114, -1)]
+    deep = orders_page(orders, "20", 5, search=True)
+    assert deep.paginator.count == 120 and not deep.paginator.count_capped
+    assert [o.customer_name for o in deep.object_list] == [f"Zoeker {n}" for n in range(24, 19, -1)]
+    page = logged_in(client, user).get(reverse("dashboard-tab", args=[licence.key, "report"]), {"q": "zoeker"})
+    text = page.content.decode()
+    assert "Page 1 of 3" in text and "Page 1 of 3+" not in text  # 50 a page: all 120 within the cap
 
 
 def test_money_and_the_empty_e_mail_read_naturally(client, owner):
