@@ -10,7 +10,10 @@ production settings, django-q2 workers), then measures in one run:
 2. webhook answers at a steady offered rate (default 200/s): p50/p99;
 3. webhook → invoice at a steady 10 orders/s: p50/p99 from the shop's order to the handled EF invoice;
 4. sustained invoices/s when more orders are offered than the workers keep up with, beside a single
-   Python process making the same HTTP calls per order plus one row write (the yardstick) — and the ratio.
+   Python process making the same HTTP calls per order plus one row write (the yardstick) — and the ratio;
+5. fairness: one licence has a backlog of 10,000 queued orders (`--backlog`) while other licences' new
+   orders arrive by webhook: their webhook → invoice time (target < 60 s) and how much of the backlog
+   went meanwhile.
 
 Every request goes to 127.0.0.1; every loop is bounded in count and time.
 """
@@ -255,9 +258,13 @@ class Bench:
         return latencies
 
     # ------------------------------------------------------------------ orders end to end
-    def place_orders(self, prefix: str, rate: float, seconds: float) -> dict[str, float]:
+    def place_orders(
+        self, prefix: str, rate: float, seconds: float, stores: list | None = None
+    ) -> dict[str, float]:
         """Orders appear in the shops at `rate` per second; the shop sends order.created to gunicorn."""
         import requests
+
+        stores = stores or self.stores
 
         session = requests.Session()
         placed: dict[str, float] = {}
@@ -267,7 +274,7 @@ class Bench:
             due = start + n / rate
             if due > time.time():
                 time.sleep(due - time.time())
-            store_id = self.stores[n % STORES][0]
+            store_id = stores[n % len(stores)][0]
             order = copy.deepcopy(self.case["order"])
             number = f"{prefix}{n:05d}"
             order.update(
@@ -397,6 +404,7 @@ class Bench:
 
         self._purge_backlog()
         workers = self.start(PYTHON, "manage.py", "qcluster")
+        ticker = self.start(PYTHON, "manage.py", "pipeline_ticker")
         time.sleep(3)
         placed = self.place_orders("L", 10, args.seconds * 2)
         done = self.handled(placed, 60)
@@ -412,7 +420,9 @@ class Bench:
         finished = sorted(done.values())
         span = (finished[-1] - min(placed.values())) if finished else float("nan")
         pipeline_rate = len(done) / span if finished else 0.0
+        backlog_line, fair_line = self.fairness(args.backlog)
         self.stop(workers)
+        self.stop(ticker)
         yardstick = self.single_process_yardstick(min(200, int(offered * args.seconds)))
         print(
             f"4. offered {offered:.0f} orders/s for {args.seconds:.0f} s: {len(done)}/{len(placed)} invoiced, "
@@ -420,6 +430,47 @@ class Bench:
         )
         print(f"   single-process loop (same HTTP calls + one row write): {yardstick:.1f} orders/s")
         print(f"   ratio           : pipeline / single loop = {pipeline_rate / yardstick:.2f}")
+        print(backlog_line)
+        print(fair_line)
+
+    def fairness(self, backlog: int) -> tuple[str, str]:
+        """One licence has `backlog` orders queued (what a catch-up or a resume after a long outage leaves);
+        another licence's new orders arrive by webhook meanwhile: how long do they wait?"""
+        from django.utils import timezone
+
+        from licenses.models import Licence
+        from orders.models import Order, OrderState
+
+        big = Licence.objects.get(store_id=self.stores[0][0])
+        snapshot = copy.deepcopy(self.case["order"])
+        rows = []
+        for n in range(backlog):
+            number = f"BACK{n:05d}"
+            rows.append(
+                Order(
+                    licence=big,
+                    order_number=number,
+                    snapshot={**snapshot, "id": number, "email": f"b{n % 50}@x.example"},
+                    snapshot_at=timezone.now(),
+                    payment_status="PAID",
+                    total=snapshot["total"],
+                    state=OrderState.QUEUED,  # as queued by a bulk path: waiting for its licence's round
+                )
+            )
+        Order.objects.bulk_create(rows, batch_size=2000)
+        started = time.time()
+        placed = self.place_orders("F", 1, 20, stores=self.stores[1:])
+        done = self.handled(placed, 120)
+        latencies = [done[n] - placed[n] for n in done]
+        drained = Order.objects.filter(licence=big, state=OrderState.HANDLED).count()
+        elapsed = time.time() - started
+        Order.objects.filter(licence=big, state=OrderState.QUEUED).delete()  # the rest need not be made
+        return (
+            f"5. one licence with a backlog of {backlog} queued orders; meanwhile {len(placed)} new orders of "
+            f"other licences, 1/s for 20 s:",
+            f"   their webhook → invoice: {len(done)}/{len(placed)} handled, p50 {pct(latencies, 50):.2f} s, "
+            f"p99 {pct(latencies, 99):.2f} s (target < 60 s); the backlog drained {drained} in {elapsed:.0f} s",
+        )
 
     def _purge_backlog(self) -> None:
         """Phase 1 and 2 queued tasks for orders that do not exist; workers need not chew on them."""
@@ -449,6 +500,7 @@ def main() -> None:
         "--burst-rate", type=float, default=60, help="orders/s offered in phase 4 (above capacity)"
     )
     parser.add_argument("--workers", type=int, default=2, help="django-q2 worker processes")
+    parser.add_argument("--backlog", type=int, default=10_000, help="one licence's queued orders in phase 5")
     parser.add_argument("--gunicorn-workers", type=int, default=3)
     bench = Bench(parser.parse_args())
     try:

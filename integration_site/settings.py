@@ -201,9 +201,13 @@ ORDER_RETRY_BASE_SECONDS = env.float("ORDER_RETRY_BASE_SECONDS", default=60.0)
 ORDER_RETRY_MAX_SECONDS = env.float("ORDER_RETRY_MAX_SECONDS", default=3600.0)
 # A claimed order whose worker died is reclaimed by the sweep after this long.
 ORDER_CLAIM_STALE_SECONDS = env.int("ORDER_CLAIM_STALE_SECONDS", default=300)
-# A queued order whose task vanished (a worker killed with tasks in hand, a broker restart) is queued
-# again by the sweep after this long.
-ORDER_LOST_TASK_SECONDS = env.int("ORDER_LOST_TASK_SECONDS", default=600)
+# A queued order whose task vanished (a worker killed with tasks in hand, a broker restart) is handed out
+# again after this long (the broker's queue is kept short by the rounds below, so 2 minutes is ample).
+ORDER_LOST_TASK_SECONDS = env.int("ORDER_LOST_TASK_SECONDS", default=120)
+# At most this many order tasks on the broker at once from bulk paths (catch-up, resume, due retries),
+# handed out by the ticker in rounds shared equally between licences: one licence's backlog never stands
+# before another licence's new order.
+ORDER_HAND_OUT_MAX = env.int("ORDER_HAND_OUT_MAX", default=200)
 # How often `manage.py pipeline_ticker` hands due retries and stale claims to the workers.
 ORDER_TICK_SECONDS = env.float("ORDER_TICK_SECONDS", default=5.0)
 # After an invoice create whose answer never came (timeout, lost connection, 5xx), no new create until a

@@ -13,10 +13,11 @@ from licenses.models import Licence
 
 from .follow_ups import follow_ups_retry_failed, reinvoice_plan
 from .models import Order, OrderEvent, OrderState
-from .sync import may_invoice, order_queue, waiting_for_payment
+from .sync import HandOut, may_invoice, order_queue, waiting_for_payment
 from .texts import Text, text_fields
 from .timeline import order_event_add
 
+INTERACTIVE_MAX = 20
 AGAIN_FROM = (OrderState.ERROR, OrderState.OPEN, OrderState.IGNORED, OrderState.DELETED, OrderState.RETRYING)
 
 
@@ -33,7 +34,10 @@ def order_process_again(*, licence: Licence, order_ids: Iterable[int], actor: st
     is finished: the invoice is read again, never created again.
     """
     result = ActionResult()
-    for order in Order.objects.filter(licence=licence, pk__in=list(order_ids)).select_related("licence"):
+    ids = list(order_ids)
+    # A few orders go to the workers at once; a long selection waits for the licence's rounds.
+    hand_out = HandOut.NOW if len(ids) <= INTERACTIVE_MAX else HandOut.ROUND
+    for order in Order.objects.filter(licence=licence, pk__in=ids).select_related("licence"):
         with transaction.atomic():
             order = Order.objects.select_for_update().get(pk=order.pk)
             if order.state == OrderState.HANDLED:
@@ -61,7 +65,7 @@ def order_process_again(*, licence: Licence, order_ids: Iterable[int], actor: st
             order_event_add(
                 order, OrderEvent.Kind.ACTION, Text(gettext_noop("Process pressed.")), actor=actor
             )
-            order_queue(order, reason=Text(gettext_noop("processed again on request")))
+            order_queue(order, reason=Text(gettext_noop("processed again on request")), hand_out=hand_out)
             result.done.append(order.order_number)
     return result
 

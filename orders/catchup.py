@@ -15,7 +15,7 @@ from licenses.models import Licence
 from licenses.services import connection_failing, licences_ready_for_sync, shop_client
 
 from .models import Order
-from .sync import order_refresh
+from .sync import HandOut, order_refresh
 
 logger = logging.getLogger(__name__)
 OVERLAP = timedelta(minutes=5)  # clocks differ and updates land late: look a little further back
@@ -47,7 +47,7 @@ def licence_catch_up(licence: Licence) -> int:
             for number, snapshot in zip(numbers, batch, strict=True):
                 if not number or known.get(number, MISSING) == snapshot.get("updateTimestamp"):
                     continue  # nothing new since we last saw it
-                order_refresh(licence, number, trigger="catch-up", snapshot=snapshot)
+                order_refresh(licence, number, trigger="catch-up", snapshot=snapshot, hand_out=HandOut.ROUND)
                 fed += 1
     except AuthenticationError as exc:
         connection_failing(licence, "shop", exc.message)

@@ -112,7 +112,7 @@ def webhook_event_handle(event_pk: int) -> None:
 
 def _handle(event: WebhookEvent) -> None:
     from .processing import order_process
-    from .sync import order_mark_deleted, order_refresh
+    from .sync import HandOut, order_mark_deleted, order_refresh
 
     licence: Licence | None = event.licence
     if licence is None:
@@ -120,7 +120,9 @@ def _handle(event: WebhookEvent) -> None:
     trigger = f"webhook {event.event_type}"
     if event.event_type in ORDER_EVENTS and event.order_number:
         # This worker goes on to process the order itself: one task per order instead of two.
-        order = order_refresh(licence, event.order_number, trigger=trigger, webhook=event, hand_out=False)
+        order = order_refresh(
+            licence, event.order_number, trigger=trigger, webhook=event, hand_out=HandOut.CALLER
+        )
         if order.state == OrderState.QUEUED:
             WebhookEvent.objects.filter(pk=event.pk).update(outcome=WebhookOutcome.HANDLED)
             order_process(order.pk)

@@ -87,6 +87,8 @@ class Order(models.Model):
     attempts = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     claimed_at = models.DateTimeField(null=True, blank=True)
+    # When the queued order's task was put on the broker; empty: waiting for its licence's next round.
+    handed_out_at = models.DateTimeField(null=True, blank=True)
     # Set (and committed) before the EF invoice create: any later attempt first looks in EF.
     ef_create_started_at = models.DateTimeField(null=True, blank=True)
     # Until then EF may still be storing the invoice of a create whose answer never came: no new create
@@ -117,6 +119,7 @@ class Order(models.Model):
         indexes = [
             models.Index(fields=["licence", "state"]),
             models.Index(fields=["state", "next_attempt_at"]),
+            models.Index(fields=["state", "handed_out_at"], name="order_hand_out_idx"),
             # Report (newest handled first) and the other tabs (newest first), any page, per licence.
             # `id` rides along so that a deep page's ids come from the index alone (PostgreSQL INCLUDE).
             models.Index(fields=["licence", "state", "-handled_at"], name="order_report_idx", include=["id"]),

@@ -38,7 +38,6 @@ from .invoice_mapping import (
 )
 from .models import EfClientMatch, Order, OrderEvent, OrderState
 from .outcomes import order_error, order_update, retry_later, retry_schedule
-from .queue import enqueue
 from .sync import HOLD_EF, HOLD_SHOP, licence_hold_reason, may_invoice, snapshot_store, state_change
 from .texts import Text, text_from
 from .timeline import order_event_add
@@ -458,18 +457,15 @@ def _invoice_credited_for_reinvoice(order: Order) -> None:
 
 
 def order_enqueue_due() -> int:
-    """Queue every retrying order whose time has come, once: it turns `queued` as its task is handed out."""
+    """Every retrying order whose time has come turns `queued`, waiting for its licence's next round."""
     now = timezone.now()
     due = list(
         Order.objects.filter(state=OrderState.RETRYING, next_attempt_at__lte=now).values_list(
             "pk", flat=True
-        )[:1000]
+        )[:5000]
     )
     if not due:
         return 0
-    Order.objects.filter(pk__in=due, state=OrderState.RETRYING, next_attempt_at__lte=now).update(
-        state=OrderState.QUEUED, next_attempt_at=None, updated_at=now
+    return Order.objects.filter(pk__in=due, state=OrderState.RETRYING, next_attempt_at__lte=now).update(
+        state=OrderState.QUEUED, next_attempt_at=None, handed_out_at=None, updated_at=now
     )
-    for pk in due:
-        enqueue("orders.tasks.order_process_task", pk)
-    return len(due)

@@ -6,7 +6,7 @@ import logging
 from datetime import timedelta
 
 from django.conf import settings
-from django.db.models import Q
+from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 
@@ -17,7 +17,7 @@ from licenses.services import connection_ok, ef_client, shop_client
 from .models import FollowUp, Order, OrderEvent, OrderState, WebhookEvent, WebhookOutcome
 from .processing import order_enqueue_due
 from .queue import enqueue
-from .sync import licence_hold_reason, licence_orders_resume, order_queue
+from .sync import HandOut, licence_hold_reason, licence_orders_resume, order_queue
 from .texts import Text, payload_of
 from .timeline import order_event_add
 
@@ -53,18 +53,62 @@ def orders_reclaim_stale() -> int:
     return len(stale)
 
 
-def orders_requeue_lost() -> int:
-    """Queued orders whose task vanished (a broker restart) are queued again; the claim keeps it single."""
+def round_shares(waiting: dict[int, int], free: int) -> dict[int, int]:
+    """How many of each licence's waiting orders go out in this round: `free` places shared equally, a
+    licence that needs fewer leaving its places to the others. Pure."""
+    shares = dict.fromkeys(waiting, 0)
+    left = free
+    while left > 0:
+        hungry = [licence for licence, count in waiting.items() if shares[licence] < count]
+        if not hungry:
+            break
+        each = max(1, left // len(hungry))
+        for licence in hungry:
+            take = min(each, waiting[licence] - shares[licence], left)
+            shares[licence] += take
+            left -= take
+            if left == 0:
+                break
+    return {licence: share for licence, share in shares.items() if share}
+
+
+def orders_hand_out_round() -> int:
+    """Give queued orders to the workers in rounds: never more than `ORDER_HAND_OUT_MAX` tasks outstanding,
+    shared equally between the licences that have orders waiting.
+
+    Bulk paths (catch-up, resume, due retries) queue without a task; this keeps the broker's queue short,
+    so a 10,000-order backlog of one licence never stands before another licence's new order (webhooks
+    have tasks of their own). An order whose task vanished (a killed worker, a broker restart) is waiting
+    again after `ORDER_LOST_TASK_SECONDS`; the claim keeps a second task harmless.
+    """
     now = timezone.now()
-    cutoff = now - timedelta(seconds=settings.ORDER_LOST_TASK_SECONDS)
-    lost = list(
-        Order.objects.filter(state=OrderState.QUEUED, updated_at__lt=cutoff).values_list("pk", flat=True)
+    lost_before = now - timedelta(seconds=settings.ORDER_LOST_TASK_SECONDS)
+    queued = Order.objects.filter(state=OrderState.QUEUED)
+    outstanding = queued.filter(handed_out_at__gte=lost_before).count()
+    free = settings.ORDER_HAND_OUT_MAX - outstanding
+    if free <= 0:
+        return 0
+    waiting = queued.filter(Q(handed_out_at__isnull=True) | Q(handed_out_at__lt=lost_before))
+    per_licence = dict(
+        waiting.values_list("licence_id").annotate(n=Count("id")).values_list("licence_id", "n")
     )
-    # Each at most once per period, however long the backlog is.
-    Order.objects.filter(pk__in=lost, state=OrderState.QUEUED).update(updated_at=now)
-    for pk in lost:
-        enqueue("orders.tasks.order_process_task", pk)
-    return len(lost)
+    handed = 0
+    for licence_id, share in round_shares(per_licence, free).items():
+        ids = list(
+            waiting.filter(licence_id=licence_id)
+            .order_by("updated_at", "pk")
+            .values_list("pk", flat=True)[:share]
+        )
+        taken = (
+            Order.objects.filter(pk__in=ids, state=OrderState.QUEUED)
+            .filter(Q(handed_out_at__isnull=True) | Q(handed_out_at__lt=lost_before))
+            .update(handed_out_at=now)
+        )
+        if taken:
+            for pk in ids:
+                enqueue("orders.tasks.order_process_task", pk)
+            handed += taken
+    return handed
 
 
 def webhook_events_requeue_lost() -> int:
@@ -96,7 +140,7 @@ def follow_ups_left_behind() -> int:
     ).distinct()
     count = 0
     for order in orders[:1000]:
-        order_queue(order, reason=Text(gettext_noop("follow-up to do")))
+        order_queue(order, reason=Text(gettext_noop("follow-up to do")), hand_out=HandOut.ROUND)
         count += 1
     return count
 
@@ -146,11 +190,13 @@ def pipeline_tick() -> dict[str, int]:
     return {
         "reclaimed": orders_reclaim_stale(),
         "due": order_enqueue_due(),
-        "lost": orders_requeue_lost(),
+        "handed_out": orders_hand_out_round(),
         "lost_events": webhook_events_requeue_lost(),
         "follow_ups": follow_ups_left_behind(),
     }
 
 
 def orders_sweep() -> dict[str, int]:
-    return {**pipeline_tick(), "recovered": connections_probe(), "resumed": licences_resume_held()}
+    # Connections and held orders first, so that what they resume goes out in this same round.
+    recovered, resumed = connections_probe(), licences_resume_held()
+    return {**pipeline_tick(), "recovered": recovered, "resumed": resumed}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 from decimal import Decimal
+from enum import StrEnum
 from typing import Any
 
 from django.db import transaction
@@ -25,6 +26,12 @@ from .texts import Text, text_fields
 from .timeline import order_event_add
 
 logger = logging.getLogger(__name__)
+
+
+class HandOut(StrEnum):
+    NOW = "now"  # a task at once: one order, someone waiting for it
+    CALLER = "caller"  # the calling worker processes the order next (the webhook's worker)
+    ROUND = "round"  # the ticker hands it out in bounded per-licence rounds (catch-up, resume, retries)
 
 
 class WaitCode:
@@ -62,11 +69,11 @@ def order_refresh(
     trigger: str,
     snapshot: dict[str, Any] | None = None,
     webhook: WebhookEvent | None = None,
-    hand_out: bool = True,
+    hand_out: str = HandOut.NOW,
 ) -> Order:
     """Read the order (unless the caller already holds a fresh copy), store it, decide.
 
-    `hand_out=False`: a queued order gets no task of its own; the caller (a worker) processes it next.
+    `hand_out` says how a queued order reaches a worker (see HandOut).
     """
     order = _order_get_or_create(licence, order_number)
     if webhook is not None:
@@ -185,7 +192,7 @@ def licence_hold_reason(licence: Licence) -> tuple[str, str] | None:
     return None
 
 
-def order_decide(order: Order, *, changed: bool = True, hand_out: bool = True) -> None:
+def order_decide(order: Order, *, changed: bool = True, hand_out: str = HandOut.NOW) -> None:
     """Given a fresh snapshot: wait in Open, queue for processing, or only note the update."""
     licence = order.licence
     if order.is_invoiced or order.state == OrderState.HANDLED:
@@ -231,7 +238,7 @@ def may_invoice(licence: Licence, status: str) -> bool:
     return status in licence.processable_statuses
 
 
-def _invoiced_order_updated(order: Order, *, changed: bool, hand_out: bool) -> None:
+def _invoiced_order_updated(order: Order, *, changed: bool, hand_out: str) -> None:
     """A new snapshot of an invoiced order: credit notes for refunds, a note when the amounts changed.
 
     Never a second invoice: "Credit and re-invoice" is the merchant's decision.
@@ -276,14 +283,20 @@ def waiting_for_payment(licence: Licence, status: str) -> Text:
     )
 
 
-def order_queue(order: Order, *, reason: str = "", hand_out: bool = True) -> None:
+def order_queue(order: Order, *, reason: str = "", hand_out: str = HandOut.NOW) -> None:
+    """Queued: `NOW` a task at once, `CALLER` the calling worker processes it next, `ROUND` the ticker hands
+    it out in per-licence rounds (bulk paths: one licence's backlog never stands before another's orders).
+    """
+    now = timezone.now()
+    handed_out_at = None if hand_out == HandOut.ROUND else now
     Order.objects.filter(pk=order.pk).update(
         **text_fields(state=OrderState.QUEUED, state_reason=reason, wait_code="", next_attempt_at=None),
-        updated_at=timezone.now(),  # the sweep's "task lost?" clock starts now
+        handed_out_at=handed_out_at,
+        updated_at=now,
     )
-    previous, order.state = order.state, OrderState.QUEUED
+    previous, order.state, order.handed_out_at = order.state, OrderState.QUEUED, handed_out_at
     order_event_add(order, OrderEvent.Kind.STATE, state_change(previous, OrderState.QUEUED, reason))
-    if hand_out:
+    if hand_out == HandOut.NOW:
         enqueue("orders.tasks.order_process_task", order.pk)
 
 
@@ -323,8 +336,8 @@ def licence_orders_resume(licence: Licence) -> int:
     for order in waiting.select_related("licence"):
         order.licence = licence
         if order.needs_read or not order.snapshot:
-            order_refresh(licence, order.order_number, trigger="resume")
+            order_refresh(licence, order.order_number, trigger="resume", hand_out=HandOut.ROUND)
         else:
-            order_decide(order)
+            order_decide(order, hand_out=HandOut.ROUND)
         count += 1
     return count

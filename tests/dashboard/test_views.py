@@ -262,7 +262,9 @@ def test_a_broad_search_counts_only_ten_pages_past_the_one_asked_for(client, own
     deep = orders_page(orders, "20", 5, search=True)
     assert deep.paginator.count == 120 and not deep.paginator.count_capped
     assert [o.customer_name for o in deep.object_list] == [f"Zoeker {n}" for n in range(24, 19, -1)]
-    page = logged_in(client, user).get(reverse("dashboard-tab", args=[licence.key, "report"]), {"q": "zoeker"})
+    page = logged_in(client, user).get(
+        reverse("dashboard-tab", args=[licence.key, "report"]), {"q": "zoeker"}
+    )
     text = page.content.decode()
     assert "Page 1 of 3" in text and "Page 1 of 3+" not in text  # 50 a page: all 120 within the cap
 

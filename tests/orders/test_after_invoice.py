@@ -246,12 +246,14 @@ def test_a_worker_killed_after_deciding_a_credit_note_leaves_it_to_the_next(pipe
     licence, case, order = invoiced(pipeline)
     webhooks(pipeline, hold=True)  # the refund is decided by catch-up below, with no worker after it
     cancel(pipeline, licence, order.order_number)
-    from orders.sync import order_refresh
+    from orders.sync import HandOut, order_refresh
 
-    order_refresh(licence, order.order_number, trigger="catch-up", hand_out=False)  # decided, then "killed"
+    order_refresh(
+        licence, order.order_number, trigger="catch-up", hand_out=HandOut.CALLER
+    )  # decided, then "killed"
     assert Order.objects.get(pk=order.pk).state == OrderState.QUEUED
     assert FollowUp.objects.get(order=order, kind=FollowUp.Kind.CREDIT_NOTE).state == FollowUp.State.PENDING
-    Order.objects.filter(pk=order.pk).update(updated_at=order.updated_at.replace(year=2020))
+    Order.objects.filter(pk=order.pk).update(handed_out_at=order.updated_at.replace(year=2020))
     order = settle(pipeline, licence, order.order_number)  # the ticker re-queues the lost task
     _, credits = documents(pipeline, licence)
     assert len(credits) == 1 and order.state == OrderState.HANDLED

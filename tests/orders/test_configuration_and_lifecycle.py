@@ -11,7 +11,7 @@ from licenses.models import ConnectionStatus, Licence, LicenceState
 from licenses.services import connection_ok
 from orders.actions import order_ignore, order_process_again
 from orders.models import Order, OrderState
-from orders.sweep import orders_sweep
+from orders.sweep import orders_sweep, pipeline_tick
 from orders.sync import licence_orders_resume
 from tests.conftest import control, order_fixture
 
@@ -153,6 +153,7 @@ def test_ef_key_revoked_holds_orders_until_reconnected(pipeline):
     licence.save()
     connection_ok(licence, "ef")
     assert licence_orders_resume(licence) == 1
+    pipeline_tick()  # resumed orders go out in their licence's round
     order = pipeline.wait(licence, "K3M7Q", states=(OrderState.HANDLED,))
     invoices = control(pipeline.sandboxes.ef.url, "accounts/replacement-key/invoices", method="GET")
     assert len(invoices) == 1

@@ -6,6 +6,7 @@ import threading
 import time
 
 import pytest
+from django.core.management import call_command
 from django.db import connection
 
 from orders.catchup import licence_catch_up
@@ -80,6 +81,8 @@ def test_a_dropped_webhook_is_caught_by_the_catch_up(pipeline):
     pipeline.place(licence, order_json)
     assert not Order.objects.filter(licence=licence).exists()
     assert licence_catch_up(licence) == 1
+    assert Order.objects.get(licence=licence).state == OrderState.QUEUED  # waits for its round
+    call_command("pipeline_ticker", "--once")
     order = pipeline.wait(licence, "K3M7Q", states=(OrderState.HANDLED,))
     assert len(pipeline.ef_invoices(licence)) == 1
     licence.refresh_from_db()
@@ -226,19 +229,22 @@ def test_the_ticker_starts_a_due_retry_and_queues_it_only_once(pipeline):
     assert len(pipeline.ef_invoices(licence)) == 1
 
 
-def test_due_retries_turn_queued_so_a_second_tick_does_not_queue_them_again(pipeline, settings, monkeypatch):
+def test_due_retries_turn_queued_once_and_are_handed_out_once(pipeline, settings, monkeypatch):
     from django_q.conf import Conf
 
     from orders.processing import order_enqueue_due
+    from orders.sweep import orders_hand_out_round
 
     monkeypatch.setattr(Conf, "SYNC", False)  # only count what is handed to the broker
     licence = pipeline.licence()
     order = Order.objects.create(licence=licence, order_number="T1", state=OrderState.RETRYING)
     Order.objects.filter(pk=order.pk).update(next_attempt_at=order.created_at)
     handed: list[int] = []
-    monkeypatch.setattr("orders.processing.enqueue", lambda task, pk: handed.append(pk))
+    monkeypatch.setattr("orders.sweep.enqueue", lambda task, pk: handed.append(pk))
     assert order_enqueue_due() == 1
     assert order_enqueue_due() == 0
+    assert orders_hand_out_round() == 1
+    assert orders_hand_out_round() == 0  # its task is out: not again until it is presumed lost
     assert handed == [order.pk]
     assert Order.objects.get(pk=order.pk).state == OrderState.QUEUED
 
