@@ -12,7 +12,9 @@ from typing import Any
 
 import requests
 from django.conf import settings
+from django.utils import timezone
 
+from .call_log import ERROR_TEXT_MAX, Call, call_record
 from .errors import TransientError
 
 logger = logging.getLogger(__name__)
@@ -44,21 +46,32 @@ class HttpTransport:
     def send(self, method: str, path: str, **kwargs: Any) -> requests.Response:
         url = path if path.startswith(("http://", "https://")) else self.url(path)
         kwargs.setdefault("timeout", self.timeout)
-        started = time.monotonic()
+        # Path only: query strings may carry tokens on legacy endpoints, headers carry keys.
+        shown_path = requests.utils.urlparse(url).path
+        at, started = timezone.now(), time.monotonic()
+
+        def record(status: int | None, error: str = "") -> None:
+            elapsed = int((time.monotonic() - started) * 1000)
+            call_record(Call(at, self.service, method, shown_path, status, elapsed, error[:ERROR_TEXT_MAX]))
+
         try:
             response = self.session.request(method, url, **kwargs)
         except requests.Timeout as exc:
+            record(None, f"timeout after {kwargs['timeout']}s")
             raise TransientError(f"timeout after {kwargs['timeout']}s", service=self.service) from exc
         except requests.ConnectionError as exc:
+            record(None, "could not connect")
             raise TransientError("could not connect", service=self.service) from exc
         except requests.RequestException as exc:
+            record(None, f"request failed: {type(exc).__name__}")
             raise TransientError(f"request failed: {type(exc).__name__}", service=self.service) from exc
-        # Path only: query strings may carry tokens on legacy endpoints, headers carry keys.
+        # A refusal keeps the counterpart's own words (error bodies carry no secrets; success bodies may).
+        record(response.status_code, response.text if response.status_code >= 400 else "")
         logger.debug(
             "%s %s %s -> %s in %.0f ms",
             self.service,
             method,
-            requests.utils.urlparse(url).path,
+            shown_path,
             response.status_code,
             (time.monotonic() - started) * 1000,
         )

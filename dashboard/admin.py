@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from orders.admin import pretty
 
-from .models import Ticket
+from .models import ApiKey, Ticket
 from .tickets import ticket_answer_send
 
 
@@ -46,3 +46,23 @@ class TicketAdmin(admin.ModelAdmin):
     @admin.display(description="what support needs")
     def context_pretty(self, obj: Ticket) -> str:
         return pretty(obj.context)
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(admin.ModelAdmin):
+    """Merchants' API keys: never the key itself (only its digest is stored); staff can revoke one."""
+
+    list_display = ("name", "licence", "prefix", "created_at", "last_used_at", "revoked_at")
+    list_filter = ("revoked_at",)
+    search_fields = ("name", "prefix", "licence__key")
+    exclude = ("digest",)
+    readonly_fields = ("licence", "name", "prefix", "created_by", "created_at", "last_used_at", "revoked_at")
+    actions = ["revoke"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    @admin.action(description="Revoke")
+    def revoke(self, request: HttpRequest, queryset: Any) -> None:
+        count = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+        self.message_user(request, f"{count} key(s) revoked.")

@@ -22,6 +22,8 @@ TABS = {
     "errors": [OrderState.ERROR],
     "ignored": [OrderState.IGNORED, OrderState.DELETED],
 }
+# The API also lists every order at once.
+API_TABS = {**TABS, "all": list(OrderState)}
 
 
 def licences_for_user(user: Any) -> QuerySet[Licence]:
@@ -76,19 +78,25 @@ class Period:
         )
 
 
-def orders_for_tab(licence: Licence, tab: str, *, period: Period, search: str = "") -> QuerySet[Order]:
+def orders_for_tab(licence: Licence, tab: str, *, period: Period | None, search: str = "") -> QuerySet[Order]:
+    """A tab's orders (Report by handled time, the others by creation), in a period when one is given."""
     # List pages and exports never need the order's JSON snapshot (a few KB a row).
-    orders = Order.objects.filter(licence=licence, state__in=TABS[tab]).defer(
+    orders = Order.objects.filter(licence=licence, state__in=API_TABS[tab]).defer(
         "snapshot", "ef_invoice_payload"
     )
-    start, end = period.bounds()
     if tab == "report":
-        orders = orders.filter(handled_at__gte=start, handled_at__lt=end).order_by("-handled_at")
+        orders = orders.order_by("-handled_at")
+        if period is not None:
+            start, end = period.bounds()
+            orders = orders.filter(handled_at__gte=start, handled_at__lt=end)
     else:
-        in_period = Q(order_created_at__gte=start, order_created_at__lt=end) | Q(
-            order_created_at__isnull=True, created_at__gte=start, created_at__lt=end
-        )
-        orders = orders.filter(in_period).order_by("-created_at")
+        orders = orders.order_by("-created_at")
+        if period is not None:
+            start, end = period.bounds()
+            in_period = Q(order_created_at__gte=start, order_created_at__lt=end) | Q(
+                order_created_at__isnull=True, created_at__gte=start, created_at__lt=end
+            )
+            orders = orders.filter(in_period)
     search = search.strip()
     if search:
         orders = orders.filter(

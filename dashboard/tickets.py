@@ -34,6 +34,9 @@ def licence_context(licence: Licence) -> dict[str, Any]:
     }
 
 
+CALLS_IN_TICKET = 50
+
+
 def order_context(order: Order) -> dict[str, Any]:
     return {
         "order_number": order.order_number,
@@ -48,6 +51,19 @@ def order_context(order: Order) -> dict[str, Any]:
         "timeline": [
             {"at": event.at.isoformat(), "kind": event.kind, "message": event.message, "actor": event.actor}
             for event in order.events.all()
+        ],
+        # The latest outbound calls for the order: what we asked KMO Shops, EF and VIES, and what they said.
+        "calls": [
+            {
+                "at": call.at.isoformat(),
+                "service": call.service,
+                "method": call.method,
+                "path": call.path,
+                "status": call.status,
+                "duration_ms": call.duration_ms,
+                "error": call.error,
+            }
+            for call in order.calls.order_by("-at", "-pk")[:CALLS_IN_TICKET][::-1]
         ],
     }
 

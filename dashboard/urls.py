@@ -7,6 +7,7 @@ urlpatterns = [
     path("<str:key>/report.csv", views.report_csv, name="dashboard-report-csv"),
     path("<str:key>/orders/<int:pk>/", views.order_detail, name="dashboard-order"),
     path("<str:key>/orders/<int:pk>/invoice.pdf", views.order_invoice_pdf, name="dashboard-invoice-pdf"),
+    path("<str:key>/orders/<int:pk>/calls.csv", views.order_calls_csv, name="dashboard-order-calls"),
     path(
         "<str:key>/orders/<int:pk>/report-problem/",
         views.order_report_problem,
@@ -24,6 +25,7 @@ urlpatterns = [
     path("<str:key>/tickets/", views.tickets, name="dashboard-tickets"),
     path("<str:key>/settings/configuration/", views.configuration, name="dashboard-configuration"),
     path("<str:key>/settings/connections/", views.connections, name="dashboard-connections"),
+    path("<str:key>/settings/api-keys/", views.api_keys, name="dashboard-api-keys"),
     # Last: "<key>/<tab>/" would otherwise swallow "<key>/ask/".
     path("<str:key>/<str:tab>/", views.tab, name="dashboard-tab"),
 ]

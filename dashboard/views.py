@@ -33,6 +33,7 @@ from orders.explanations import explanation
 from orders.queue import enqueue
 from orders.texts import payload_of, translated
 
+from .api.keys import api_key_create, api_key_revoke
 from .models import Ticket
 from .selectors import (
     TABS,
@@ -149,6 +150,7 @@ class _Line:
 
 
 CSV_CHUNK_ROWS = 500
+CALLS_SHOWN = 100  # More info shows the latest calls; the CSV has them all
 REPORT_COLUMNS = (
     "order_number",
     "order_created_at",
@@ -222,6 +224,7 @@ def order_detail(request: HttpRequest, key: str, pk: int) -> HttpResponse:
         order=order,
         events=order.events.all(),
         follow_ups=order.follow_ups.all(),
+        calls=order.calls.order_by("-at", "-pk")[:CALLS_SHOWN],
         explanation=explanation(order.error_code),
     )
     return render(request, "dashboard/order_detail.html", context)
@@ -395,3 +398,54 @@ def connections(request: HttpRequest, key: str) -> HttpResponse:
     if request.method == "POST" and ef_key_submit(request, licence, form):
         return redirect("dashboard-connections", key=key)
     return render(request, "dashboard/connections.html", _page_context(request, licence, ef_form=form))
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def api_keys(request: HttpRequest, key: str) -> HttpResponse:
+    """Make (shown once), list and revoke the licence's API keys."""
+    licence = licence_for_user(request.user, key)
+    new_key = ""
+    if request.method == "POST":
+        if request.POST.get("revoke"):
+            revoked = api_key_revoke(
+                licence=licence, key_id=int(request.POST["revoke"]) if request.POST["revoke"].isdigit() else 0
+            )
+            if not revoked:
+                raise Http404
+            messages.success(request, _("The key is revoked: calls with it are refused from now on."))
+            return redirect("dashboard-api-keys", key=key)
+        _row, new_key = api_key_create(licence=licence, name=request.POST.get("name", ""), user=request.user)
+    keys = licence.api_keys.all()
+    return render(
+        request,
+        "dashboard/api_keys.html",
+        _page_context(request, licence, keys=keys, new_key=new_key, tab="api"),
+    )
+
+
+CALL_COLUMNS = ("at", "service", "method", "path", "status", "duration_ms", "error")
+
+
+@login_required
+@require_GET
+def order_calls_csv(request: HttpRequest, key: str, pk: int) -> HttpResponse:
+    """Every call made for the order, oldest first, as CSV (the same columns in every language)."""
+    licence = licence_for_user(request.user, key)
+    order = order_for_licence(licence, pk)
+    line = _Line()
+    writer = csv.writer(line)
+    rows = ["\ufeff" + writer.writerow(CALL_COLUMNS)]
+    for call in order.calls.all():
+        values = [
+            call.at.isoformat(),
+            call.service,
+            call.method,
+            call.path,
+            call.status or "",
+            call.duration_ms,
+        ]
+        rows.append(writer.writerow([*values, _csv_safe(call.error)]))
+    response = HttpResponse("".join(rows), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="calls-{order.order_number}.csv"'
+    return response

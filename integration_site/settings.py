@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
+    "drf_spectacular",
     "django_q",
     "connectors",
     "licenses",
@@ -208,6 +209,8 @@ ORDER_LOST_TASK_SECONDS = env.int("ORDER_LOST_TASK_SECONDS", default=120)
 # handed out by the ticker in rounds shared equally between licences: one licence's backlog never stands
 # before another licence's new order.
 ORDER_HAND_OUT_MAX = env.int("ORDER_HAND_OUT_MAX", default=200)
+# Each order's outbound calls (More info → Calls) are kept this many days.
+ORDER_CALL_LOG_DAYS = env.int("ORDER_CALL_LOG_DAYS", default=90)
 # How often `manage.py pipeline_ticker` hands due retries and stale claims to the workers.
 ORDER_TICK_SECONDS = env.float("ORDER_TICK_SECONDS", default=5.0)
 # After an invoice create whose answer never came (timeout, lost connection, 5xx), no new create until a
@@ -242,7 +245,32 @@ LOGGING = {
 }
 
 REST_FRAMEWORK = {
+    # The merchant API (dashboard/api/) names its own authentication; nothing else uses DRF.
     "DEFAULT_AUTHENTICATION_CLASSES": [],
     "DEFAULT_PERMISSION_CLASSES": [],
     "UNAUTHENTICATED_USER": None,
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "dashboard.api.errors.api_exception_handler",
+    "DEFAULT_THROTTLE_RATES": {"api_key": env.str("API_RATE", default="120/min")},
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "KMO Shops → EenvoudigFactureren API",
+    "DESCRIPTION": (
+        "Your licence, orders (Open, Report, Errors, Ignored), their timeline and how to fix an error, "
+        "Process and Ignore, and tickets. Authenticate with `Authorization: Bearer <key>` (Dashboard → "
+        'API keys); a key sees one licence. Every error is `{"error": {"code", "message"}}` in the '
+        "language of `Accept-Language`."
+    ),
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_AUTHENTICATION": [],
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "OrderStateEnum": "orders.models.OrderState",
+        "FollowUpStateEnum": "orders.models.FollowUp.State",
+        "TicketStatusEnum": "dashboard.models.Ticket.Status",
+    },
 }

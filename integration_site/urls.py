@@ -29,6 +29,7 @@ urlpatterns = [
         "password/set/done/", auth_views.PasswordResetCompleteView.as_view(), name="password_reset_complete"
     ),
     path("dashboard/", include("dashboard.urls")),
+    path("api/v1/", include("dashboard.api.urls")),
     path("", include("licenses.urls")),
 ]
 

@@ -10,7 +10,7 @@ from django.http import HttpRequest
 from django.utils.html import format_html
 
 from .actions import order_ignore, order_process_again
-from .models import FollowUp, Order, OrderEvent, WebhookEvent
+from .models import FollowUp, Order, OrderCall, OrderEvent, WebhookEvent
 
 
 def pretty(value: object) -> str:
@@ -109,6 +109,21 @@ class WebhookEventAdmin(admin.ModelAdmin):
     @admin.display(description="body")
     def body_pretty(self, obj: WebhookEvent) -> str:
         return pretty(obj.body)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+@admin.register(OrderCall)
+class OrderCallAdmin(admin.ModelAdmin):
+    """Every outbound call made for an order: find them by order number, service and status."""
+
+    list_display = ("at", "order", "service", "method", "path", "status", "duration_ms")
+    list_filter = ("service", "status")
+    search_fields = ("order__order_number", "path", "error")
+    search_help_text = "Order number, path or the counterpart's words"
+    list_select_related = ("order",)
+    readonly_fields = [f.name for f in OrderCall._meta.fields]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -253,3 +253,25 @@ class FollowUp(models.Model):
         from .texts import translated
 
         return translated(self.error_text, "")
+
+
+class OrderCall(models.Model):
+    """One outbound call made for an order (KMO Shops, EF, VIES): kept beside the timeline for support."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="calls")
+    at = models.DateTimeField(db_index=True)  # the retention schedule deletes by age
+    service = models.CharField(max_length=40)
+    method = models.CharField(max_length=10)
+    path = models.CharField(max_length=300)  # never the query string, headers or a body with a key
+    status = models.PositiveSmallIntegerField(
+        null=True, blank=True
+    )  # none: no answer (timeout, no connection)
+    duration_ms = models.PositiveIntegerField()
+    error = models.TextField(blank=True)  # the counterpart's own words when it said no
+
+    class Meta:
+        ordering = ["at", "pk"]
+        indexes = [models.Index(fields=["order", "at"], name="order_call_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.at:%H:%M:%S} {self.service} {self.method} {self.path} → {self.status}"

@@ -24,6 +24,7 @@ from connectors.vies.client import VatStatus, vies_check
 from licenses.models import Licence
 from licenses.services import connection_failing, ef_client, shop_client
 
+from .call_log import order_calls_logged
 from .checks import CheckFailure, ErrorCode, order_checks
 from .domain import DomainOrder
 from .ecwid_mapping import domain_order_from_ecwid
@@ -80,6 +81,11 @@ def order_claim(order_pk: int) -> bool:
 def order_process(order_pk: int) -> None:
     if not order_claim(order_pk):
         return
+    with order_calls_logged(order_pk):
+        _order_process_claimed(order_pk)
+
+
+def _order_process_claimed(order_pk: int) -> None:
     order = Order.objects.select_related("licence").get(pk=order_pk)
     order_event_add(
         order,

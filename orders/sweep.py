@@ -14,6 +14,7 @@ from connectors.errors import AuthenticationError, ConnectorError
 from licenses.models import ConnectionStatus, Licence, LicenceState
 from licenses.services import connection_ok, ef_client, shop_client
 
+from .call_log import order_calls_expire
 from .models import FollowUp, Order, OrderEvent, OrderState, WebhookEvent, WebhookOutcome
 from .processing import order_enqueue_due
 from .queue import enqueue
@@ -199,4 +200,9 @@ def pipeline_tick() -> dict[str, int]:
 def orders_sweep() -> dict[str, int]:
     # Connections and held orders first, so that what they resume goes out in this same round.
     recovered, resumed = connections_probe(), licences_resume_held()
-    return {**pipeline_tick(), "recovered": recovered, "resumed": resumed}
+    return {
+        **pipeline_tick(),
+        "recovered": recovered,
+        "resumed": resumed,
+        "calls_expired": order_calls_expire(),
+    }

@@ -18,6 +18,7 @@ from licenses.models import ConnectionStatus, Licence
 from licenses.services import connection_failing, shop_client
 
 from .after_invoice import FULLY_CREDITED
+from .call_log import order_calls_logged
 from .follow_ups import credits_plan, follow_ups_waiting
 from .models import Order, OrderEvent, OrderState, WebhookEvent
 from .outcomes import retry_schedule
@@ -76,6 +77,22 @@ def order_refresh(
     `hand_out` says how a queued order reaches a worker (see HandOut).
     """
     order = _order_get_or_create(licence, order_number)
+    with order_calls_logged(order.pk):
+        return _order_refresh(
+            licence, order, trigger=trigger, snapshot=snapshot, webhook=webhook, hand_out=hand_out
+        )
+
+
+def _order_refresh(
+    licence: Licence,
+    order: Order,
+    *,
+    trigger: str,
+    snapshot: dict[str, Any] | None,
+    webhook: WebhookEvent | None,
+    hand_out: str,
+) -> Order:
+    order_number = order.order_number
     if webhook is not None:
         data = webhook.body.get("data") or {}
         order_event_add(

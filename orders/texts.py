@@ -78,6 +78,11 @@ def text_from(payload: dict[str, Any] | None, fallback: str = "") -> str:
     return Text(payload["t"], **(payload.get("p") or {}))
 
 
+def shown(value: str) -> str:
+    """A reason in the current language: a Text through its template, a plain word through gettext."""
+    return translated(payload_of(value), gettext(value) if value else value)
+
+
 def text_fields(**fields: Any) -> dict[str, Any]:
     """Add the translatable payload beside `state_reason` and `error_message` when they are written."""
     if "state_reason" in fields:

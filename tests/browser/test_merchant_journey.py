@@ -90,6 +90,9 @@ UNTRANSLATED = [
     "After the invoice",
     "Credit note",
     "Refunded in the shop",
+    "API keys",
+    "Make a key",
+    "Last used",
 ]
 NEVER = ["Bad Request", "AWAITING_PAYMENT", "Django administration", "order(s)"]
 
@@ -278,3 +281,18 @@ def test_a_new_merchant_installs_and_sees_orders_go_through(
     page.click("#ask-send")
     expect(page.locator("#tickets")).to_contain_text("Kan ik de factuur in het Engels krijgen?")
     journey.check("14-tickets")
+
+    # 12. The merchant makes an API key for their accountant: shown once, and it works.
+    page.click("#tab-api")
+    page.fill("#key-name", "Boekhouder")
+    page.click("#create-key")
+    key = page.locator("#new-key-value").inner_text()
+    journey.check("15-api-keys")
+    import requests
+
+    answer = requests.get(
+        f"{live_server.url}/api/v1/orders?tab=report",
+        headers={"Authorization": f"Bearer {key}", "Accept-Language": language},
+        timeout=10,
+    )
+    assert answer.status_code == 200 and len(answer.json()["results"]) == 3

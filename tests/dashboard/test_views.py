@@ -61,6 +61,8 @@ def key_urls(key: str) -> list[tuple[str, str]]:
         ("post", reverse("dashboard-credit-reinvoice", args=[key])),
         ("post", reverse("dashboard-sync", args=[key])),
         ("get", reverse("dashboard-tickets", args=[key])),
+        ("get", reverse("dashboard-api-keys", args=[key])),
+        ("post", reverse("dashboard-api-keys", args=[key])),
     ]
 
 
@@ -68,6 +70,7 @@ def order_urls(key: str, pk: int) -> list[tuple[str, str]]:
     return [
         ("get", reverse("dashboard-order", args=[key, pk])),
         ("get", reverse("dashboard-invoice-pdf", args=[key, pk])),
+        ("get", reverse("dashboard-order-calls", args=[key, pk])),
         ("post", reverse("dashboard-report-problem", args=[key, pk])),
     ]
 

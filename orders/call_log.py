@@ -1,0 +1,44 @@
+"""Keep the outbound calls made while working on an order, and forget them after the retention period."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+
+from django.conf import settings
+from django.utils import timezone
+
+from connectors.call_log import calls_recorded
+
+from .models import OrderCall
+
+
+@contextmanager
+def order_calls_logged(order_pk: int) -> Iterator[None]:
+    """Every call made inside the block is stored for the order, whatever way the block ends."""
+    with calls_recorded() as calls:
+        try:
+            yield
+        finally:
+            if calls:
+                OrderCall.objects.bulk_create(
+                    OrderCall(
+                        order_id=order_pk,
+                        at=call.at,
+                        service=call.service,
+                        method=call.method,
+                        path=call.path[:300],
+                        status=call.status,
+                        duration_ms=call.duration_ms,
+                        error=call.error,
+                    )
+                    for call in calls
+                )
+
+
+def order_calls_expire() -> int:
+    """Calls older than ORDER_CALL_LOG_DAYS go (in bounded batches, every sweep)."""
+    cutoff = timezone.now() - timedelta(days=settings.ORDER_CALL_LOG_DAYS)
+    old = list(OrderCall.objects.filter(at__lt=cutoff).values_list("pk", flat=True)[:10000])
+    return OrderCall.objects.filter(pk__in=old).delete()[0] if old else 0
