@@ -61,3 +61,31 @@ class ApiKey(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+
+class Alert(models.Model):
+    """An e-mail sent to a merchant, one row per event: the row is made (unique) before the mail goes, so
+    no event is ever mailed twice, whatever restarts."""
+
+    class Kind(models.TextChoices):
+        ERRORS = "errors", "Orders in Errors"
+        CONNECTION_RED = "connection_red", "Connection failing"
+        CONNECTION_GREEN = "connection_green", "Connection working again"
+        TRIAL_ENDING = "trial_ending", "Trial ending"
+        EXPIRED = "expired", "Licence expired"
+        CANCELLED = "cancelled", "Licence cancelled"
+
+    licence = models.ForeignKey(Licence, on_delete=models.CASCADE, related_name="alerts")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    key = models.CharField(max_length=100)  # what makes this event this one (an incident, a day, a batch)
+    sent_at = models.DateTimeField(auto_now_add=True)
+    recipients = models.JSONField(default=list, blank=True)
+    subject = models.CharField(max_length=200, blank=True)
+    detail = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-sent_at", "-pk"]
+        constraints = [models.UniqueConstraint(fields=["licence", "kind", "key"], name="one_alert_per_event")]
+
+    def __str__(self) -> str:
+        return f"{self.licence_id} {self.kind} {self.key}"

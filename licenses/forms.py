@@ -7,10 +7,11 @@ from datetime import datetime, time
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .models import AmountsMode, Licence
+from .models import AlertCadence, AmountsMode, Licence
 
 PAYMENT_STATUSES = [
     ("PAID", _("Paid")),
@@ -97,6 +98,13 @@ class ConfigurationForm(forms.Form):
         required=False,
         help_text=_("Sent the same way as their invoice."),
     )
+    # Not required: a form from before these settings keeps what the licence has.
+    alert_errors = forms.ChoiceField(
+        label=_("E-mail me about orders in Errors"), choices=AlertCadence.choices, required=False
+    )
+    language = forms.ChoiceField(
+        label=_("Language of our e-mails"), choices=settings.LANGUAGES, required=False
+    )
     register_payment = forms.BooleanField(
         label=_("Register the payment on the invoice when the order is paid"), required=False
     )
@@ -123,6 +131,8 @@ class ConfigurationForm(forms.Form):
                 "peppol_email_fallback": licence.peppol_email_fallback,
                 "send_invoice_email": licence.send_invoice_email,
                 "credit_notes": licence.credit_notes,
+                "alert_errors": licence.alert_errors,
+                "language": licence.language,
                 "register_payment": licence.register_payment,
                 "vies_check": licence.vies_check,
             }
@@ -133,6 +143,12 @@ class ConfigurationForm(forms.Form):
             if layout.get("layout_id")
         ]
         self.fields["ef_layout_id"].choices = [("", _("EenvoudigFactureren default"))] + layouts
+
+    def clean_alert_errors(self) -> str:
+        return self.cleaned_data["alert_errors"] or self.licence.alert_errors
+
+    def clean_language(self) -> str:
+        return self.cleaned_data["language"] or self.licence.language
 
     def clean_reference_template(self) -> str:
         value = self.cleaned_data["reference_template"].strip()

@@ -98,11 +98,14 @@ def licence_signup(*, email: str, company_name: str, shop_url: str) -> Signup:
         new_login = user is None
         if user is None:
             user = User.objects.create_user(username=email, email=email, password=secrets.token_urlsafe(24))
+        language = translation.get_language()
         licence = Licence.objects.create(
-            company_name=company_name.strip(), shop_url=shop_url.strip(), contact_email=email
+            company_name=company_name.strip(),
+            shop_url=shop_url.strip(),
+            contact_email=email,
+            language=language if language in dict(settings.LANGUAGES) else "nl",
         )
         MerchantAccess.objects.create(user=user, licence=licence)
-        language = translation.get_language()
 
         def send() -> None:
             with translation.override(language):

@@ -61,10 +61,19 @@ CONFIG_FIELDS = (
     "peppol_email_fallback",
     "send_invoice_email",
     "credit_notes",
+    "alert_errors",
+    "language",
     "register_payment",
     "vies_check",
     "configured_at",
 )
+
+
+class AlertCadence(models.TextChoices):
+    IMMEDIATE = "immediate", _("At once")
+    HOURLY = "hourly", _("At most once an hour (a digest)")
+    DAILY = "daily", _("Once a day (a digest)")
+    OFF = "off", _("Never")
 
 
 def default_statuses() -> list[str]:
@@ -120,6 +129,10 @@ class Licence(models.Model):
     peppol_be_business = models.BooleanField(default=True)
     peppol_email_fallback = models.BooleanField(default=True)
     credit_notes = models.BooleanField(default=True)
+    # Alerts by e-mail: new orders in Errors (at once, hourly digest, daily digest or never), written in
+    # the merchant's language (the sign-up's, then the one chosen on the Configuration tab).
+    alert_errors = models.CharField(max_length=10, choices=AlertCadence.choices, default=AlertCadence.HOURLY)
+    language = models.CharField(max_length=5, default="nl")
     configured_at = models.DateTimeField(null=True, blank=True)
 
     last_synced_at = models.DateTimeField(null=True, blank=True)

@@ -83,6 +83,8 @@ class Order(models.Model):
     error_message = models.TextField(blank=True)
     error_text = models.JSONField(default=dict, blank=True)
     ef_answer = models.TextField(blank=True)  # EF's own words on the last failure
+    # When the merchant was e-mailed about this error (dashboard.alerts); cleared when it errs again.
+    error_alerted_at = models.DateTimeField(null=True, blank=True)
 
     attempts = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)

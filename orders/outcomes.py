@@ -36,6 +36,7 @@ def order_error(order: Order, code: str, message: str, *, ef_answer: str = "") -
         error_code=code,
         error_message=message,
         ef_answer=ef_answer,
+        error_alerted_at=None,  # a new error: the merchant hears of it (dashboard.alerts)
         state_reason="",
         claimed_at=None,
         next_attempt_at=None,

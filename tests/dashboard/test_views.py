@@ -474,6 +474,8 @@ def test_configuration_is_validated_and_saved(client, owner):
         "ef_layout_id": "8002",
         "send_invoice_email": "on",
         "vies_check": "on",
+        "alert_errors": "daily",
+        "language": "fr",
     }
     assert client.post(url, {**data, "reference_template": "Order {password}"}).status_code == 200
     licence.refresh_from_db()
@@ -485,7 +487,9 @@ def test_configuration_is_validated_and_saved(client, owner):
         licence.reference_template,
         licence.ef_layout_id,
         licence.send_invoice_email,
-    ) == ("excl", "Order {order_number}", 8002, True)
+        licence.alert_errors,
+        licence.language,
+    ) == ("excl", "Order {order_number}", 8002, True, "daily", "fr")
     assert (
         client.post(url, {**data, "ef_layout_id": "9999"}).status_code == 200
     )  # not one of the account's layouts
