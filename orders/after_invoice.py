@@ -107,6 +107,14 @@ def credits_due(
     return decisions
 
 
+def refund_or_cancellation(snapshot: dict[str, Any]) -> bool:
+    """Whether the snapshot shows any refund or a cancellation (most orders: no, and nothing to look up)."""
+    return str(snapshot.get("paymentStatus") or "") in FULLY_CREDITED or any(
+        isinstance(refund, dict) and _refund_amount(refund.get("amount"))
+        for refund in snapshot.get("refunds") or []
+    )
+
+
 def gross_by_rate(lines: list[dict[str, Any]], *, tax_included: bool) -> dict[tuple[str, str], Decimal]:
     """An invoice's gross total per (VAT rate, special status), from the items sent to EF."""
     totals: dict[tuple[str, str], Decimal] = {}

@@ -19,7 +19,6 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 
@@ -27,7 +26,14 @@ from connectors.eenvoudigfactureren.client import EfClient
 from connectors.errors import AuthenticationError, ConnectorError, PermanentError, TransientError
 from licenses.models import Licence
 
-from .after_invoice import Channel, CreditDecision, credit_note_payload, credits_due, delivery_for
+from .after_invoice import (
+    Channel,
+    CreditDecision,
+    credit_note_payload,
+    credits_due,
+    delivery_for,
+    refund_or_cancellation,
+)
 from .domain import DomainOrder
 from .ef_create import Deferred, create_surely_refused, earlier_create_find, uncertain_create_settles_at
 from .invoice_mapping import EXTERNAL_ID_MAX
@@ -108,7 +114,7 @@ def invoice_follow_ups_plan(order: Order, domain: DomainOrder, licence: Licence)
 
 def credits_plan(order: Order, licence: Licence) -> list[FollowUp]:
     """The credit notes the order's current snapshot calls for and that were not decided before."""
-    if not licence.credit_notes or not order.is_invoiced:
+    if not licence.credit_notes or not order.is_invoiced or not refund_or_cancellation(order.snapshot or {}):
         return []
     invoice_id = int(order.ef_invoice_id or 0)
     credits = list(order.follow_ups.filter(kind=FollowUp.Kind.CREDIT_NOTE))
@@ -199,19 +205,23 @@ def follow_ups_retry_failed(order: Order) -> int:
 
 # ---------------------------------------------------------------------------------------- doing
 def follow_ups_run(order: Order, licence: Licence, ef: EfClient) -> Outcome:
-    """Do every due follow-up of the order; the caller holds the order's claim."""
+    """Do every due follow-up of the order; the caller holds the order's claim.
+
+    One read of the order's follow-ups when there is nothing to do (the common case of a plain invoice).
+    """
+    rows = list(order.follow_ups.all())
     for _ in range(MAX_ROUNDS):
         now = timezone.now()
-        due = list(
-            order.follow_ups.filter(state__in=RUNNABLE).filter(
-                Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
-            )
-        )
+        due = [
+            row
+            for row in rows
+            if row.state in RUNNABLE and (row.next_attempt_at is None or row.next_attempt_at <= now)
+        ]
         if not due:
             break
         for row in due:
             _run_one(order, licence, ef, row)
-    rows = list(order.follow_ups.all())
+        rows = list(order.follow_ups.all())  # a credit note may have decided its own sending
     failed = next((row for row in rows if row.state == FollowUp.State.FAILED), None)
     waiting = [row.next_attempt_at for row in rows if row.state in RUNNABLE and row.next_attempt_at]
     reinvoice = any(

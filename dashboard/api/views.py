@@ -22,7 +22,7 @@ from rest_framework.views import APIView
 
 from licenses.models import Licence
 from orders.actions import ActionResult, order_ignore, order_process_again
-from orders.models import Order
+from orders.models import Order, OrderState
 from orders.texts import shown
 
 from ..models import Ticket
@@ -91,6 +91,7 @@ class OrderListView(LicenceApi, ListAPIView):
             OpenApiParameter(
                 "tab", str, enum=list(API_TABS), description="open, report, errors, ignored or all (default)"
             ),
+            OpenApiParameter("state", str, enum=[s.value for s in OrderState], description="one order state"),
             OpenApiParameter("from", OpenApiTypes.DATE, description="created (Report: handled) on or after"),
             OpenApiParameter("to", OpenApiTypes.DATE, description="created (Report: handled) on or before"),
             OpenApiParameter(
@@ -114,6 +115,13 @@ class OrderListView(LicenceApi, ListAPIView):
         _date(params.get("to"), "to")
         period = Period.from_query(params) if params.get("from") or params.get("to") else None
         orders = orders_for_tab(self.licence, tab, period=period, search=params.get("q", "")[:100])
+        state = params.get("state")
+        if state:
+            if state not in OrderState.values:
+                raise ValidationError(
+                    {"state": _("One of: %(tabs)s.") % {"tabs": ", ".join(OrderState.values)}}
+                )
+            orders = orders.filter(state=state)
         since = params.get("updated_since")
         if since:
             moment = parse_datetime(since)

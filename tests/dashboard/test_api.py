@@ -99,6 +99,9 @@ def test_orders_list_by_tab_with_cursor_pages_and_only_the_keys_licence(client, 
     errors = call(client, "get", "api-orders", key, tab="errors").json()["results"]
     assert [o["order_number"] for o in errors] == [orders["error"].order_number]
     assert errors[0]["error_code"] == "VAT_RATE_UNKNOWN"
+    by_state = call(client, "get", "api-orders", key, state="open").json()["results"]
+    assert [o["order_number"] for o in by_state] == [orders["open"].order_number]
+    assert call(client, "get", "api-orders", key, state="lost").status_code == 400
     first = call(client, "get", "api-orders", key, page_size=2).json()
     assert len(first["results"]) == 2 and first["next"]
     second = client.get(first["next"], HTTP_AUTHORIZATION=f"Bearer {key}").json()
