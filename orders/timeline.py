@@ -1,22 +1,53 @@
-"""Write one line on an order's timeline."""
+"""Write lines on an order's timeline: one INSERT each, or one INSERT for a whole worker attempt."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
+
+from django.utils import timezone
 
 from .models import Order, OrderEvent
 from .texts import payload_of
+
+_batch: ContextVar[list[OrderEvent] | None] = ContextVar("timeline_batch", default=None)
 
 
 def order_event_add(
     order: Order, kind: str, message: str, *, detail: dict[str, Any] | None = None, actor: str = ""
 ) -> OrderEvent:
     """`message` is a `Text` wherever a merchant may read it: the timeline is shown in their language."""
-    return OrderEvent.objects.create(
+    event = OrderEvent(
         order=order,
+        at=timezone.now(),
         kind=kind,
         message=message,
         message_text=payload_of(message),
         detail=detail or {},
         actor=actor,
     )
+    batch = _batch.get()
+    if batch is None:
+        event.save()
+    else:
+        batch.append(event)
+    return event
+
+
+@contextmanager
+def timeline_collected() -> Iterator[list[OrderEvent]]:
+    """The lines written inside the block are collected, not stored: the caller stores them when it ends
+    (a worker attempt writes its six or so lines in one INSERT, in the commit of its call log)."""
+    batch: list[OrderEvent] = []
+    token = _batch.set(batch)
+    try:
+        yield batch
+    finally:
+        _batch.reset(token)
+
+
+def timeline_store(events: list[OrderEvent]) -> None:
+    if events:
+        OrderEvent.objects.bulk_create(events)
