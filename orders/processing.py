@@ -386,8 +386,8 @@ def _invoice_finish(order: Order, domain: DomainOrder, licence: Licence, ef: EfC
     """
     invoice = ef.invoice_get(int(order.ef_invoice_id or 0))
     number = str(invoice.get("number") or "")
-    order_update(order, ef_invoice_number=number)
-    with transaction.atomic():
+    with transaction.atomic():  # one commit for the number and the credit decisions
+        order_update(order, ef_invoice_number=number)
         # A refund seen while this worker made the invoice is credited now (same lock as order_refresh).
         latest = Order.objects.select_for_update().get(pk=order.pk)
         order.snapshot, order.total, order.payment_status = (
