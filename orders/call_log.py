@@ -34,16 +34,6 @@ def order_calls_store(order_pk: int, calls: list[Call]) -> None:
 
 
 @contextmanager
-def order_calls_logged(order_pk: int) -> Iterator[None]:
-    """Every call made inside the block is stored for the order, whatever way the block ends."""
-    with calls_recorded() as calls:
-        try:
-            yield
-        finally:
-            order_calls_store(order_pk, calls)
-
-
-@contextmanager
 def order_attempt_recorded(order_pk: int) -> Iterator[None]:
     """A worker attempt: its calls and its timeline lines are stored together, in one commit, when it
     ends (however it ends). A process killed inside loses that attempt's lines and calls; the order's

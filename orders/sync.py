@@ -18,7 +18,7 @@ from licenses.models import ConnectionStatus, Licence
 from licenses.services import connection_failing, shop_client
 
 from .after_invoice import FULLY_CREDITED
-from .call_log import order_calls_logged
+from .call_log import order_attempt_recorded
 from .follow_ups import credits_plan, follow_ups_waiting
 from .models import Order, OrderEvent, OrderState, WebhookEvent
 from .outcomes import retry_schedule
@@ -77,7 +77,7 @@ def order_refresh(
     `hand_out` says how a queued order reaches a worker (see HandOut).
     """
     order = _order_get_or_create(licence, order_number)
-    with order_calls_logged(order.pk):
+    with order_attempt_recorded(order.pk):  # its timeline lines and calls in one commit
         return _order_refresh(
             licence, order, trigger=trigger, snapshot=snapshot, webhook=webhook, hand_out=hand_out
         )
