@@ -43,3 +43,13 @@ def call_record(call: Call) -> None:
     calls = _recorder.get()
     if calls is not None:
         calls.append(call)
+
+
+def calls_taken() -> list[Call]:
+    """The calls recorded so far in the open block, handed over (the block goes on with an empty list)."""
+    calls = _recorder.get()
+    if not calls:
+        return []
+    taken = list(calls)
+    calls.clear()
+    return taken

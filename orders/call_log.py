@@ -10,10 +10,10 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from connectors.call_log import Call, calls_recorded
+from connectors.call_log import Call, calls_recorded, calls_taken
 
 from .models import OrderCall
-from .timeline import timeline_collected, timeline_store
+from .timeline import timeline_collected, timeline_store, timeline_taken
 
 
 def order_calls_store(order_pk: int, calls: list[Call]) -> None:
@@ -42,9 +42,16 @@ def order_attempt_recorded(order_pk: int) -> Iterator[None]:
         try:
             yield
         finally:
-            with transaction.atomic():
-                timeline_store(events)
-                order_calls_store(order_pk, calls)
+            if events or calls:
+                with transaction.atomic():
+                    timeline_store(events)
+                    order_calls_store(order_pk, calls)
+
+
+def order_attempt_store_now(order_pk: int) -> None:
+    """Store what the attempt collected so far, inside the caller's transaction (its last commit)."""
+    timeline_store(timeline_taken())
+    order_calls_store(order_pk, calls_taken())
 
 
 def order_calls_expire() -> int:

@@ -24,7 +24,7 @@ from connectors.vies.client import VatStatus, vies_check
 from licenses.models import Licence
 from licenses.services import connection_failing, ef_client, shop_client
 
-from .call_log import order_attempt_recorded
+from .call_log import order_attempt_recorded, order_attempt_store_now
 from .checks import CheckFailure, ErrorCode, order_checks
 from .domain import DomainOrder
 from .ecwid_mapping import domain_order_from_ecwid
@@ -37,7 +37,7 @@ from .invoice_mapping import (
     external_invoice_id,
     invoice_payload_build,
 )
-from .models import EfClientMatch, Order, OrderEvent, OrderState
+from .models import EfClientMatch, FollowUp, Order, OrderEvent, OrderState
 from .outcomes import order_error, order_update, retry_later, retry_schedule
 from .sync import HOLD_EF, HOLD_SHOP, licence_hold_reason, may_invoice, snapshot_store, state_change
 from .texts import Text, text_from
@@ -386,7 +386,7 @@ def _invoice_finish(order: Order, domain: DomainOrder, licence: Licence, ef: EfC
     """
     invoice = ef.invoice_get(int(order.ef_invoice_id or 0))
     number = str(invoice.get("number") or "")
-    with transaction.atomic():  # one commit for the number and the credit decisions
+    with transaction.atomic():  # one commit for the number, the credit decisions and, mostly, the end
         order_update(order, ef_invoice_number=number)
         # A refund seen while this worker made the invoice is credited now (same lock as order_refresh).
         latest = Order.objects.select_for_update().get(pk=order.pk)
@@ -396,6 +396,11 @@ def _invoice_finish(order: Order, domain: DomainOrder, licence: Licence, ef: EfC
             latest.payment_status,
         )
         credits_plan(order, licence)
+        if all(row.state == FollowUp.State.DONE for row in order.follow_ups.all()):
+            # Nothing follows (or all of it was done): handled, in this same commit with the attempt's lines.
+            _handled(order, number)
+            order_attempt_store_now(order.pk)
+            return False
     # Follow-ups first, so that "handled" means everything the merchant asked for was done.
     outcome = follow_ups_run(order, licence, ef)
     if outcome.reinvoice:
@@ -418,6 +423,11 @@ def _invoice_finish(order: Order, domain: DomainOrder, licence: Licence, ef: EfC
                 time=f"{timezone.localtime(outcome.retry_at):%H:%M:%S}",
             ),
         )
+    _handled(order, number)
+    return False
+
+
+def _handled(order: Order, number: str) -> None:
     order_update(
         order,
         state=OrderState.HANDLED,
@@ -439,7 +449,6 @@ def _invoice_finish(order: Order, domain: DomainOrder, licence: Licence, ef: EfC
             id=order.ef_invoice_id,
         ),
     )
-    return False
 
 
 def _invoice_credited_for_reinvoice(order: Order) -> None:

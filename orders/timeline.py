@@ -51,3 +51,13 @@ def timeline_collected() -> Iterator[list[OrderEvent]]:
 def timeline_store(events: list[OrderEvent]) -> None:
     if events:
         OrderEvent.objects.bulk_create(events)
+
+
+def timeline_taken() -> list[OrderEvent]:
+    """The lines collected so far in the open block, handed over (the block goes on with an empty list)."""
+    batch = _batch.get()
+    if not batch:
+        return []
+    taken = list(batch)
+    batch.clear()
+    return taken
