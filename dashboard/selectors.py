@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 from typing import Any
 
 from django.core.paginator import Page, Paginator
@@ -156,6 +157,23 @@ def orders_page(orders: QuerySet[Order], number: Any, size: int, *, search: bool
     }
     page.object_list = [rows[pk] for pk in ids if pk in rows]
     return page
+
+
+def after_invoice_by_order(
+    order_ids: list[int],
+) -> tuple[dict[int, str], dict[int, list[tuple[str, Decimal]]]]:
+    """For these orders, in one query: how each invoice went out, and its credit notes (number, amount)."""
+    sent: dict[int, str] = {}
+    credits: dict[int, list[tuple[str, Decimal]]] = {}
+    done = FollowUp.objects.filter(order_id__in=order_ids, state=FollowUp.State.DONE).order_by("pk")
+    for order_id, kind, plan, result in done.values_list("order_id", "kind", "plan", "result"):
+        if kind == FollowUp.Kind.SEND and plan.get("document") == "invoice":
+            sent[order_id] = str(result.get("channel") or "")
+        elif kind == FollowUp.Kind.CREDIT_NOTE:
+            credits.setdefault(order_id, []).append(
+                (str(result.get("number") or ""), Decimal(plan["amount"]))
+            )
+    return sent, credits
 
 
 def tab_counts(licence: Licence) -> dict[str, int]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterator
+from decimal import Decimal
 
 from django.conf import settings
 from django.contrib import messages
@@ -38,6 +39,7 @@ from .models import Ticket
 from .selectors import (
     TABS,
     Period,
+    after_invoice_by_order,
     licence_for_user,
     licences_for_user,
     order_for_licence,
@@ -152,6 +154,7 @@ class _Line:
 CSV_CHUNK_ROWS = 500
 CALLS_SHOWN = 100  # More info shows the latest calls; the CSV has them all
 REPORT_COLUMNS = (
+    "pk",
     "order_number",
     "order_created_at",
     "customer_name",
@@ -165,7 +168,10 @@ REPORT_COLUMNS = (
 
 
 def report_csv_rows(orders, *, language: str) -> Iterator[str]:  # noqa: ANN001 - a queryset of orders
-    """Opens as columns in Excel: a BOM for UTF-8; `;` and decimal commas for Dutch and French Excel."""
+    """Opens as columns in Excel: a BOM for UTF-8; `;` and decimal commas for Dutch and French Excel.
+
+    Rows go out in chunks of CSV_CHUNK_ROWS, each with one look-up of its orders' sends and credit notes.
+    """
     comma = not language.startswith("en")
     writer = csv.writer(_Line(), delimiter=";" if comma else ",")
     with translation.override(language):
@@ -179,33 +185,48 @@ def report_csv_rows(orders, *, language: str) -> Iterator[str]:  # noqa: ANN001 
             _("EF client"),
             _("EF invoice id"),
             _("EF invoice"),
+            _("Sent via"),
+            _("Credit notes"),
         ]
+        channels = {"peppol": "Peppol", "email": _("e-mail")}
     yield "\ufeff" + writer.writerow(header)
     tz = timezone.get_current_timezone()
-    rows = orders.values_list(*REPORT_COLUMNS).iterator(chunk_size=2000)
-    chunk: list[str] = []
-    for number, created, name, email, total, handled, client_id, invoice_id, invoice_number in rows:
-        amount = "" if total is None else f"{total:.2f}"
-        chunk.append(
-            writer.writerow(
-                [
-                    _csv_safe(number),
-                    created.astimezone(tz).date().isoformat() if created else "",
-                    _csv_safe(name),
-                    _csv_safe(email),
-                    amount.replace(".", ",") if comma else amount,
-                    handled.astimezone(tz).strftime("%Y-%m-%d %H:%M") if handled else "",
-                    client_id or "",
-                    invoice_id or "",
-                    _csv_safe(invoice_number),
-                ]
+
+    def money_text(value: Decimal) -> str:
+        amount = f"{value:.2f}"
+        return amount.replace(".", ",") if comma else amount
+
+    def written(chunk: list[tuple]) -> str:
+        sent, credits = after_invoice_by_order([row[0] for row in chunk])
+        lines = []
+        for pk, number, created, name, email, total, handled, client_id, invoice_id, invoice_number in chunk:
+            lines.append(
+                writer.writerow(
+                    [
+                        _csv_safe(number),
+                        created.astimezone(tz).date().isoformat() if created else "",
+                        _csv_safe(name),
+                        _csv_safe(email),
+                        "" if total is None else money_text(total),
+                        handled.astimezone(tz).strftime("%Y-%m-%d %H:%M") if handled else "",
+                        client_id or "",
+                        invoice_id or "",
+                        _csv_safe(invoice_number),
+                        channels.get(sent.get(pk, ""), ""),
+                        " | ".join(f"{n} ({money_text(-amount)})" for n, amount in credits.get(pk, [])),
+                    ]
+                )
             )
-        )
+        return "".join(lines)
+
+    chunk: list[tuple] = []
+    for row in orders.values_list(*REPORT_COLUMNS).iterator(chunk_size=2000):
+        chunk.append(row)
         if len(chunk) == CSV_CHUNK_ROWS:  # a few hundred rows a write: little overhead, memory stays flat
-            yield "".join(chunk)
+            yield written(chunk)
             chunk = []
     if chunk:
-        yield "".join(chunk)
+        yield written(chunk)
 
 
 def _csv_safe(value: str) -> str:

@@ -206,9 +206,46 @@ def test_csv_export_opens_in_the_merchants_excel(client, owner, language, header
     assert raw.startswith(b"\xef\xbb\xbf")
     delimiter = "," if language == "en" else ";"
     rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig")), delimiter=delimiter))
-    assert rows[0][0] == header and len(rows[0]) == 9
+    assert rows[0][0] == header and len(rows[0]) == 11
     assert {row[4] for row in rows[1:]} == {total}
     assert "Café Déjà-vu" in {row[2] for row in rows[1:]}
+
+
+@pytest.mark.parametrize(
+    ("language", "email", "credit"), [("nl", "e-mail", "-20,00"), ("en", "e-mail", "-20.00")]
+)
+def test_csv_export_says_how_each_invoice_went_out_and_its_credit_notes(
+    client, owner, language, email, credit
+):
+    from orders.models import FollowUp
+
+    user, licence, orders = owner
+    handled = orders["handled"]
+    FollowUp.objects.create(
+        order=handled,
+        key="send:1",
+        kind=FollowUp.Kind.SEND,
+        state=FollowUp.State.DONE,
+        plan={"document": "invoice", "channel": "email"},
+        result={"channel": "email"},
+    )
+    FollowUp.objects.create(
+        order=handled,
+        key="credit:refund:x",
+        kind=FollowUp.Kind.CREDIT_NOTE,
+        state=FollowUp.State.DONE,
+        plan={"amount": "20.00"},
+        result={"number": "2026-00051"},
+    )
+    response = logged_in(client, user).get(
+        reverse("dashboard-report-csv", args=[licence.key]), HTTP_ACCEPT_LANGUAGE=language
+    )
+    delimiter = "," if language == "en" else ";"
+    rows = list(
+        csv.reader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig")), delimiter=delimiter)
+    )
+    [row] = [row for row in rows[1:] if row[0] == handled.order_number]
+    assert row[9:] == [email, f"2026-00051 ({credit})"]
 
 
 def test_the_csv_export_streams_in_chunks_of_rows(client, owner, monkeypatch):
