@@ -10,11 +10,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 
 from connectors.errors import TransientError
 
+from .call_log import order_attempt_store_now
 from .models import Order, OrderEvent, OrderState
 from .retry import retry_delay_seconds
 from .texts import Text, text_fields
@@ -22,14 +24,27 @@ from .timeline import order_event_add
 
 
 def order_update(order: Order, **fields: Any) -> None:
-    """Write these fields of the order row and keep the Python object in step."""
+    """Write these fields of the order row and keep the Python object in step.
+
+    A new state is committed together with the timeline lines and calls its attempt has collected so far,
+    so whoever sees the state also sees why.
+    """
     fields = text_fields(**fields)
-    Order.objects.filter(pk=order.pk).update(**fields)
+    with transaction.atomic():
+        Order.objects.filter(pk=order.pk).update(**fields)
+        if "state" in fields:
+            order_attempt_store_now(order.pk)
     for name, value in fields.items():
         setattr(order, name, value)
 
 
 def order_error(order: Order, code: str, message: str, *, ef_answer: str = "") -> None:
+    # The line first: it is committed with the state.
+    order_event_add(
+        order,
+        OrderEvent.Kind.STATE,
+        Text(gettext_noop("→ error %(code)s: %(message)s"), code=code, message=message),
+    )
     order_update(
         order,
         state=OrderState.ERROR,
@@ -40,11 +55,6 @@ def order_error(order: Order, code: str, message: str, *, ef_answer: str = "") -
         state_reason="",
         claimed_at=None,
         next_attempt_at=None,
-    )
-    order_event_add(
-        order,
-        OrderEvent.Kind.STATE,
-        Text(gettext_noop("→ error %(code)s: %(message)s"), code=code, message=message),
     )
 
 
@@ -89,6 +99,7 @@ def retry_schedule(order: Order, exc: TransientError, *, code: str, count_attemp
 
 def retry_later(order: Order, at: datetime, reason: str, *, attempts: int, event: str) -> None:
     """The order waits in Open as `retrying` until `at`; the ticker hands it to a worker then."""
+    order_event_add(order, OrderEvent.Kind.STATE, event)  # committed with the state
     order_update(
         order,
         state=OrderState.RETRYING,
@@ -97,4 +108,3 @@ def retry_later(order: Order, at: datetime, reason: str, *, attempts: int, event
         claimed_at=None,
         attempts=attempts,
     )
-    order_event_add(order, OrderEvent.Kind.STATE, event)

@@ -24,7 +24,7 @@ from connectors.vies.client import VatStatus, vies_check
 from licenses.models import Licence
 from licenses.services import connection_failing, ef_client, shop_client
 
-from .call_log import order_attempt_recorded, order_attempt_store_now
+from .call_log import order_attempt_recorded
 from .checks import CheckFailure, ErrorCode, order_checks
 from .domain import DomainOrder
 from .ecwid_mapping import domain_order_from_ecwid
@@ -95,11 +95,11 @@ def _order_process_claimed(order_pk: int) -> None:
     try:
         _process(order)
     except Hold as hold:
+        order_event_add(  # committed with the state
+            order, OrderEvent.Kind.STATE, state_change(OrderState.PROCESSING, OrderState.OPEN, hold.reason)
+        )
         order_update(
             order, state=OrderState.OPEN, state_reason=hold.reason, wait_code=hold.code, claimed_at=None
-        )
-        order_event_add(
-            order, OrderEvent.Kind.STATE, state_change(OrderState.PROCESSING, OrderState.OPEN, hold.reason)
         )
     except Refused as refused:
         order_error(order, refused.code, refused.message, ef_answer=refused.ef_answer)
@@ -398,8 +398,7 @@ def _invoice_finish(order: Order, domain: DomainOrder, licence: Licence, ef: EfC
         credits_plan(order, licence)
         if all(row.state == FollowUp.State.DONE for row in order.follow_ups.all()):
             # Nothing follows (or all of it was done): handled, in this same commit with the attempt's lines.
-            _handled(order, number)
-            order_attempt_store_now(order.pk)
+            _handled(order, number)  # its state commits with the attempt's lines and calls
             return False
     # Follow-ups first, so that "handled" means everything the merchant asked for was done.
     outcome = follow_ups_run(order, licence, ef)
@@ -428,6 +427,15 @@ def _invoice_finish(order: Order, domain: DomainOrder, licence: Licence, ef: EfC
 
 
 def _handled(order: Order, number: str) -> None:
+    order_event_add(  # committed with the state
+        order,
+        OrderEvent.Kind.STATE,
+        Text(
+            gettext_noop("→ handled: EF invoice %(number)s (id %(id)s)."),
+            number=number,
+            id=order.ef_invoice_id,
+        ),
+    )
     order_update(
         order,
         state=OrderState.HANDLED,
@@ -439,15 +447,6 @@ def _handled(order: Order, number: str) -> None:
         wait_code="",
         claimed_at=None,
         next_attempt_at=None,
-    )
-    order_event_add(
-        order,
-        OrderEvent.Kind.STATE,
-        Text(
-            gettext_noop("→ handled: EF invoice %(number)s (id %(id)s)."),
-            number=number,
-            id=order.ef_invoice_id,
-        ),
     )
 
 

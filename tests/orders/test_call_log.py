@@ -3,6 +3,7 @@ never a secret, shown under More info, exported as CSV, in tickets, and forgotte
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 import pytest
@@ -38,6 +39,10 @@ def test_a_refusal_keeps_the_counterparts_own_words(pipeline):
     pipeline.ef_fault(status=503, path="/invoices", method="POST")
     pipeline.place(licence, case["order"])
     order = pipeline.wait(licence, "K3M7Q", states=(OrderState.RETRYING, OrderState.HANDLED))
+    # The attempt's calls are stored as it ends, just after its state: look until they are there.
+    deadline = time.monotonic() + 10
+    while not order.calls.filter(status=503).exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
     refused = order.calls.get(method="POST", path="/api/v1/invoices", status=503)
     assert "internal server error" in refused.error and refused.duration_ms >= 0
 
