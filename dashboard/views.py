@@ -32,7 +32,7 @@ from licenses.views import ef_key_submit
 from orders.actions import order_credit_and_reinvoice, order_ignore, order_process_again
 from orders.explanations import explanation
 from orders.queue import enqueue
-from orders.texts import payload_of, translated
+from orders.texts import shown
 
 from .api.keys import api_key_create, api_key_revoke
 from .models import Ticket
@@ -320,9 +320,9 @@ def _report_action(request: HttpRequest, result, done_text) -> None:  # noqa: AN
     if result.done:
         messages.success(request, done_text(len(result.done)))
     for number, why in result.refused.items():
-        reason = _("already invoiced") if why == "already invoiced" else translated(payload_of(why), why)
         messages.error(
-            request, _("Order %(number)s was not changed: %(reason)s.") % {"number": number, "reason": reason}
+            request,
+            _("Order %(number)s was not changed: %(reason)s.") % {"number": number, "reason": shown(why)},
         )
 
 

@@ -45,6 +45,17 @@ def create_surely_refused(exc: ConnectorError) -> bool:
     return True
 
 
+def marks_after_failure(exc: ConnectorError) -> dict[str, datetime | None]:
+    """What a failed call leaves of its marks ("started", "settles"): both cleared when EF surely made
+    nothing; "settles" now when EF answered (a 5xx: whatever it did is stored, the next look-up is
+    conclusive); unchanged when we never heard (a timeout, a lost connection)."""
+    if create_surely_refused(exc):
+        return {"started": None, "settles": None}
+    if exc.status is not None:
+        return {"settles": timezone.now()}
+    return {}
+
+
 def earlier_create_find(
     ef: EfClient,
     external_id: str,

@@ -35,7 +35,7 @@ from .after_invoice import (
     refund_or_cancellation,
 )
 from .domain import DomainOrder
-from .ef_create import Deferred, create_surely_refused, earlier_create_find, uncertain_create_settles_at
+from .ef_create import Deferred, earlier_create_find, marks_after_failure, uncertain_create_settles_at
 from .invoice_mapping import EXTERNAL_ID_MAX
 from .models import FollowUp, Order, OrderEvent
 from .outcomes import gave_up, retry_at
@@ -317,10 +317,9 @@ def _call_marked(row: FollowUp, call: Callable[[], Any]) -> Any:
     try:
         return call()
     except ConnectorError as exc:
-        if create_surely_refused(exc):
-            _save(row, started_at=None, settles_at=None)  # EF said no: nothing happened
-        elif exc.status is not None:
-            _save(row, settles_at=timezone.now())  # EF answered (5xx): the next look-up is conclusive
+        marks = marks_after_failure(exc)
+        if marks:
+            _save(row, **{f"{name}_at": value for name, value in marks.items()})
         raise
 
 

@@ -30,10 +30,12 @@ def order_update(order: Order, **fields: Any) -> None:
     so whoever sees the state also sees why.
     """
     fields = text_fields(**fields)
-    with transaction.atomic():
-        Order.objects.filter(pk=order.pk).update(**fields)
-        if "state" in fields:
+    if "state" in fields:
+        with transaction.atomic():
+            Order.objects.filter(pk=order.pk).update(**fields)
             order_attempt_store_now(order.pk)
+    else:  # one autocommitted UPDATE, no transaction around it
+        Order.objects.filter(pk=order.pk).update(**fields)
     for name, value in fields.items():
         setattr(order, name, value)
 

@@ -28,7 +28,7 @@ from .call_log import order_attempt_recorded
 from .checks import CheckFailure, ErrorCode, order_checks
 from .domain import DomainOrder
 from .ecwid_mapping import domain_order_from_ecwid
-from .ef_create import Deferred, create_surely_refused, earlier_create_find, uncertain_create_settles_at
+from .ef_create import Deferred, earlier_create_find, marks_after_failure, uncertain_create_settles_at
 from .follow_ups import credits_plan, follow_ups_run, invoice_follow_ups_plan, reinvoice_pending
 from .invoice_mapping import (
     AmountsMode,
@@ -296,12 +296,9 @@ def _invoice_create(order: Order, domain: DomainOrder, licence: Licence, ef: EfC
     try:
         invoice_id = ef.invoice_create(payload)
     except ConnectorError as exc:
-        if create_surely_refused(exc):
-            # EF said no: nothing was made, nothing to look for.
-            order_update(order, ef_create_started_at=None, ef_create_settles_at=None)
-        elif exc.status is not None:
-            # EF answered (a 5xx): whatever it did is stored now, so the next look-up is conclusive.
-            order_update(order, ef_create_settles_at=timezone.now())
+        marks = marks_after_failure(exc)
+        if marks:
+            order_update(order, **{f"ef_create_{name}_at": value for name, value in marks.items()})
         raise
     _invoice_made(order, domain, licence, invoice_id, payload)
     order_event_add(

@@ -46,9 +46,10 @@ class LicenceSerializer(serializers.ModelSerializer):
     @extend_schema_field(serializers.DictField())
     def get_configuration(self, licence: Licence) -> dict[str, Any]:
         values = {name: getattr(licence, name) for name in CONFIG_FIELDS}
-        return serializers.JSONField().to_representation(
-            {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in values.items()}
-        )
+        return {
+            name: value.isoformat() if hasattr(value, "isoformat") else value
+            for name, value in values.items()
+        }
 
 
 class FollowUpSerializer(serializers.ModelSerializer):
