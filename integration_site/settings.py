@@ -213,6 +213,8 @@ ORDER_HAND_OUT_MAX = env.int("ORDER_HAND_OUT_MAX", default=200)
 ORDER_CALL_LOG_DAYS = env.int("ORDER_CALL_LOG_DAYS", default=90)
 # How often `manage.py pipeline_ticker` hands due retries and stale claims to the workers.
 ORDER_TICK_SECONDS = env.float("ORDER_TICK_SECONDS", default=5.0)
+# How often it hands newly stored webhook events to the workers (the webhook itself only stores them).
+WEBHOOK_HAND_OUT_SECONDS = env.float("WEBHOOK_HAND_OUT_SECONDS", default=0.1)
 # After an invoice create whose answer never came (timeout, lost connection, 5xx), no new create until a
 # look-up made this long after the read timeout ran out finds nothing (EF may still be storing it).
 EF_UNCERTAIN_CREATE_MARGIN_SECONDS = env.float("EF_UNCERTAIN_CREATE_MARGIN_SECONDS", default=40.0)

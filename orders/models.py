@@ -27,15 +27,24 @@ class WebhookEvent(models.Model):
     )
     body = models.JSONField()
     received_at = models.DateTimeField(auto_now_add=True)
-    # When its task was last handed out again because the first one was lost (a killed worker).
-    requeued_at = models.DateTimeField(null=True, blank=True)
+    # The stored event is the queue: the webhook only INSERTs it; the ticker hands it to a worker and
+    # notes when (again after ORDER_LOST_TASK_SECONDS if its task was lost with a killed worker).
+    handed_out_at = models.DateTimeField(null=True, blank=True)
     deliveries = models.PositiveIntegerField(default=1)  # how often KMO Shops sent this eventId
     outcome = models.CharField(max_length=10, choices=WebhookOutcome.choices, default=WebhookOutcome.QUEUED)
     note = models.TextField(blank=True)
 
     class Meta:
         ordering = ["-received_at"]
-        indexes = [models.Index(fields=["outcome", "received_at"], name="webhook_outcome_idx")]
+        indexes = [
+            models.Index(fields=["outcome", "received_at"], name="webhook_outcome_idx"),
+            # What the ticker polls several times a second: new events not yet handed to a worker.
+            models.Index(
+                fields=["id"],
+                condition=models.Q(outcome="queued", handed_out_at__isnull=True),
+                name="webhook_to_hand_out_idx",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.event_type} {self.event_id}"

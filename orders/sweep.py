@@ -6,7 +6,8 @@ import logging
 from datetime import timedelta
 
 from django.conf import settings
-from django.db.models import Count, Q
+from django.db import transaction
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 
@@ -112,22 +113,41 @@ def orders_hand_out_round() -> int:
     return handed
 
 
+def webhook_events_hand_out(limit: int = 1000) -> int:
+    """Give newly stored webhook events to the workers, a task each: the stored event is the queue.
+
+    The webhook answers after one INSERT; this runs several times a second in `pipeline_ticker` (and in
+    every sweep). Tickers on several hosts never hand out the same event: the rows are taken with
+    SKIP LOCKED and marked in the transaction that queues their tasks (with the ORM broker the task rows
+    commit with the marks; with Redis a ticker killed between the commit and the push leaves events that
+    `webhook_events_requeue_lost` hands out again).
+    """
+    waiting = WebhookEvent.objects.filter(outcome=WebhookOutcome.QUEUED, handed_out_at__isnull=True)
+    return _events_hand_out(waiting, limit)
+
+
 def webhook_events_requeue_lost() -> int:
     """A stored event whose task vanished (a worker killed with it in hand) is handed out again.
 
     Without this the order would wait for the next catch-up; handling an event twice is harmless.
     """
-    now = timezone.now()
-    cutoff = now - timedelta(seconds=settings.ORDER_LOST_TASK_SECONDS)
-    lost = list(
-        WebhookEvent.objects.filter(outcome=WebhookOutcome.QUEUED, received_at__lt=cutoff)
-        .filter(Q(requeued_at__isnull=True) | Q(requeued_at__lt=cutoff))
-        .values_list("pk", flat=True)[:1000]
-    )
-    WebhookEvent.objects.filter(pk__in=lost).update(requeued_at=now)
-    for pk in lost:
-        enqueue("orders.tasks.webhook_event_task", pk)
-    return len(lost)
+    cutoff = timezone.now() - timedelta(seconds=settings.ORDER_LOST_TASK_SECONDS)
+    lost = WebhookEvent.objects.filter(outcome=WebhookOutcome.QUEUED, handed_out_at__lt=cutoff)
+    return _events_hand_out(lost, 1000)
+
+
+def _events_hand_out(events: QuerySet[WebhookEvent], limit: int) -> int:
+    if not events.exists():  # the usual answer several times a second: no transaction for it
+        return 0
+    with transaction.atomic():
+        ids = list(
+            events.order_by("pk").select_for_update(skip_locked=True).values_list("pk", flat=True)[:limit]
+        )
+        if ids:
+            WebhookEvent.objects.filter(pk__in=ids).update(handed_out_at=timezone.now())
+            for pk in ids:
+                enqueue("orders.tasks.webhook_event_task", pk)
+    return len(ids)
 
 
 def follow_ups_left_behind() -> int:
@@ -192,6 +212,7 @@ def pipeline_tick() -> dict[str, int]:
         "reclaimed": orders_reclaim_stale(),
         "due": order_enqueue_due(),
         "handed_out": orders_hand_out_round(),
+        "events": webhook_events_hand_out(),
         "lost_events": webhook_events_requeue_lost(),
         "follow_ups": follow_ups_left_behind(),
     }

@@ -258,7 +258,7 @@ def test_a_webhook_whose_task_was_lost_with_a_killed_worker_is_handled_by_the_sw
     case = order_fixture("a01")
     licence = pipeline.licence(case)
     pipeline.place(licence, case["order"], notify=False)
-    # Stored and acknowledged, but its task died with a worker.
+    # Stored, acknowledged and handed to a worker, but its task died with that worker.
     event = WebhookEvent.objects.create(
         event_id="lost-1",
         event_type="order.created",
@@ -266,7 +266,10 @@ def test_a_webhook_whose_task_was_lost_with_a_killed_worker_is_handled_by_the_sw
         licence=licence,
         body={"eventType": "order.created", "data": {"orderId": "K3M7Q"}},
     )
-    WebhookEvent.objects.filter(pk=event.pk).update(received_at=timezone.now() - timedelta(minutes=5))
+    handed_out = timezone.now() - timedelta(seconds=30)
+    WebhookEvent.objects.filter(pk=event.pk).update(handed_out_at=handed_out)
+    assert orders_sweep()["lost_events"] == 0  # not yet presumed lost
+    WebhookEvent.objects.filter(pk=event.pk).update(handed_out_at=handed_out - timedelta(minutes=5))
     assert orders_sweep()["lost_events"] == 1
     order = pipeline.wait(licence, "K3M7Q", states=(OrderState.HANDLED,))
     assert len(pipeline.ef_invoices(licence)) == 1

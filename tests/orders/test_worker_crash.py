@@ -14,7 +14,7 @@ from django_q.brokers import get_broker
 from django_q.conf import Conf
 
 from orders.models import Order, OrderState
-from orders.sweep import orders_sweep
+from orders.sweep import orders_sweep, webhook_events_hand_out
 from tests.conftest import ROOT, control, order_fixture
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -63,6 +63,7 @@ def test_worker_killed_after_ef_created_the_invoice(pipeline, monkeypatch, setti
         pipeline.place(licence, case["order"])
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and not pipeline.ef_invoices(licence):
+            webhook_events_hand_out()  # as the ticker does: the stored event goes to the worker
             time.sleep(0.1)
         assert len(pipeline.ef_invoices(licence)) == 1, "the worker never reached EF"
     finally:
