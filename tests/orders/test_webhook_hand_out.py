@@ -34,8 +34,12 @@ def test_a_webhook_is_one_insert_and_queues_no_task(client, workers_elsewhere):
     with CaptureQueriesContext(connection) as queries:
         response = post(client, body)
     assert response.status_code == 200 and response.json() == {"status": "queued"}
-    writes = [q["sql"] for q in queries.captured_queries if not q["sql"].lstrip().upper().startswith("SELECT")]
-    assert len(queries.captured_queries) == 1, writes  # the event, its licence looked up in the same statement
+    writes = [
+        q["sql"] for q in queries.captured_queries if not q["sql"].lstrip().upper().startswith("SELECT")
+    ]
+    assert len(queries.captured_queries) == 1, (
+        writes
+    )  # the event, its licence looked up in the same statement
     assert workers_elsewhere.queue_size() == 0
     stored = WebhookEvent.objects.get(event_id=body["eventId"])
     assert stored.outcome == WebhookOutcome.QUEUED and stored.handed_out_at is None

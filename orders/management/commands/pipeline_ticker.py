@@ -18,7 +18,9 @@ from orders.sweep import pipeline_tick, webhook_events_hand_out
 
 
 class Command(BaseCommand):
-    help = "Hand new webhook events to the workers; every few seconds queue due retries, take over stale claims."
+    help = (
+        "Hand new webhook events to the workers; every few seconds queue due retries, take over stale claims."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--every", type=float, default=settings.ORDER_TICK_SECONDS)
