@@ -54,6 +54,40 @@ def pct(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
 
 
+ROLES = (  # what a process is, by its command line (first match wins)
+    ("postgres", "PostgreSQL"),
+    ("qcluster", "workers (django-q2)"),
+    ("pipeline_ticker", "ticker"),
+    ("gunicorn", "web (gunicorn)"),
+    ("sandbox", "sandboxes"),
+    ("bench/load.py", "load generator"),
+)
+
+
+def cpu_by_role() -> dict[str, float]:
+    """CPU seconds used so far by every process on the machine, summed by role (Linux /proc)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    used: dict[str, float] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        role = next((name for marker, name in ROLES if marker in cmdline), None)
+        if role:
+            used[role] = used.get(role, 0.0) + (int(fields[11]) + int(fields[12])) / tick
+    return used
+
+
+def cpu_per_item(before: dict[str, float], after: dict[str, float], items: int) -> str:
+    spent = {role: (after.get(role, 0.0) - before.get(role, 0.0)) * 1000 / max(items, 1) for _, role in ROLES}
+    shown = ", ".join(f"{role} {ms:.1f}" for role, ms in spent.items() if ms >= 0.05)
+    return f"CPU ms per invoice: {shown} (total {sum(spent.values()):.1f})"
+
+
 def wait_http(url: str, seconds: float = 30) -> None:
     import requests
 
@@ -415,21 +449,30 @@ class Bench:
         )
 
         offered = args.burst_rate
+        cpu_before = cpu_by_role()
         placed = self.place_orders("T", offered, args.seconds)
         done = self.handled(placed, 180)
+        cpu_line = cpu_per_item(cpu_before, cpu_by_role(), len(done))
         finished = sorted(done.values())
         span = (finished[-1] - min(placed.values())) if finished else float("nan")
         pipeline_rate = len(done) / span if finished else 0.0
         backlog_line, fair_line = self.fairness(args.backlog)
         self.stop(workers)
         self.stop(ticker)
-        yardstick = self.single_process_yardstick(min(200, int(offered * args.seconds)))
+        loop_orders = min(200, int(offered * args.seconds))
+        cpu_before = cpu_by_role()
+        yardstick = self.single_process_yardstick(loop_orders)
+        loop_cpu_line = cpu_per_item(cpu_before, cpu_by_role(), loop_orders).replace(
+            "load generator", "the loop"
+        )
         print(
             f"4. offered {offered:.0f} orders/s for {args.seconds:.0f} s: {len(done)}/{len(placed)} invoiced, "
             f"{pipeline_rate:.1f} invoices/s sustained ({args.workers} workers)"
         )
         print(f"   single-process loop (same HTTP calls + one row write): {yardstick:.1f} orders/s")
         print(f"   ratio           : pipeline / single loop = {pipeline_rate / yardstick:.2f}")
+        print(f"   pipeline {cpu_line}")
+        print(f"   single loop {loop_cpu_line}")
         print(backlog_line)
         print(fair_line)
 

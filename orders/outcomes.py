@@ -31,7 +31,7 @@ def order_update(order: Order, **fields: Any) -> None:
     """
     fields = text_fields(**fields)
     if "state" in fields:
-        with transaction.atomic():
+        with transaction.atomic(savepoint=False):  # inside a caller's transaction: no savepoint of its own
             Order.objects.filter(pk=order.pk).update(**fields)
             order_attempt_store_now(order.pk)
     else:  # one autocommitted UPDATE, no transaction around it

@@ -10,6 +10,7 @@ must have finished with it (`uncertain_create_settles_at`) has found nothing.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -146,16 +147,17 @@ def _process(order: Order) -> None:
     domain = domain_order_from_ecwid(order.snapshot, licence.shop_profile)
     ef = ef_client(licence)
     try:
+        made = None
         if order.ef_invoice_id is None:
             _check(order, domain, licence)
-            _invoice_create(order, domain, licence, ef)
+            made = _invoice_create(order, domain, licence, ef)
         elif reinvoice_pending(order):
             _check(order, domain, licence)  # the new invoice must be possible before the old one is credited
-        if _invoice_finish(order, domain, licence, ef):
+        if _invoice_finish(order, domain, licence, ef, made):
             # Credited to be made again ("Credit and re-invoice"): the new invoice, from the new snapshot.
             _check(order, domain, licence)
-            _invoice_create(order, domain, licence, ef)
-            _invoice_finish(order, domain, licence, ef)
+            made = _invoice_create(order, domain, licence, ef)
+            _invoice_finish(order, domain, licence, ef, made)
     except AuthenticationError as exc:
         connection_failing(licence, "ef", exc.message)
         order_event_add(
@@ -276,12 +278,22 @@ def client_match_or_create(order: Order, domain: DomainOrder, licence: Licence, 
     return client_id
 
 
-def _invoice_create(order: Order, domain: DomainOrder, licence: Licence, ef: EfClient) -> None:
+@dataclass(frozen=True)
+class Made:
+    """An invoice EF made in this attempt, not yet written down: it is committed together with its number
+    and the order's end (`_invoice_finish`), or on its own when reading it back fails. A worker killed in
+    between leaves the mark made before the create, so the next attempt finds the invoice in EF."""
+
+    invoice_id: int
+    payload: dict[str, Any]
+
+
+def _invoice_create(order: Order, domain: DomainOrder, licence: Licence, ef: EfClient) -> Made:
     external_id = external_invoice_id(licence.pk, order.order_number, order.invoice_generation)
-    if order.ef_create_started_at is not None and _invoice_adopt_earlier(
-        order, domain, licence, ef, external_id
-    ):
-        return
+    if order.ef_create_started_at is not None:
+        earlier = _invoice_adopt_earlier(order, domain, licence, ef, external_id)
+        if earlier is not None:
+            return earlier
     client_id = client_match_or_create(order, domain, licence, ef)
     payload = _invoice_payload(order, domain, licence, client_id, external_id)
     # Committed before the call: if we never learn the answer, the next attempt looks first, and not
@@ -300,7 +312,6 @@ def _invoice_create(order: Order, domain: DomainOrder, licence: Licence, ef: EfC
         if marks:
             order_update(order, **{f"ef_create_{name}_at": value for name, value in marks.items()})
         raise
-    _invoice_made(order, domain, licence, invoice_id, payload)
     order_event_add(
         order,
         OrderEvent.Kind.EF,
@@ -311,6 +322,7 @@ def _invoice_create(order: Order, domain: DomainOrder, licence: Licence, ef: EfC
             "reference": payload["reference"],
         },
     )
+    return Made(invoice_id, payload)
 
 
 def _invoice_payload(
@@ -320,24 +332,24 @@ def _invoice_payload(
     return invoice_payload_build(domain, options, client_id=client_id, external_id=external_id)
 
 
-def _invoice_made(
-    order: Order, domain: DomainOrder, licence: Licence, invoice_id: int, payload: dict[str, Any]
-) -> None:
-    """The invoice exists: record it, and decide its follow-ups in the same transaction."""
-    with transaction.atomic():
-        order_update(
-            order,
-            ef_invoice_id=invoice_id,
-            ef_client_id=payload["client_id"],
-            invoiced_total=domain.total,
-            ef_invoice_payload=payload,
-        )
-        invoice_follow_ups_plan(order, domain, licence)
+def _invoice_made(order: Order, domain: DomainOrder, licence: Licence, made: Made) -> dict[str, Any]:
+    """The invoice exists: decide its follow-ups, inside the caller's transaction, and return the order
+    fields that record it (the caller writes them in that same transaction)."""
+    fields = {
+        "ef_invoice_id": made.invoice_id,
+        "ef_client_id": made.payload["client_id"],
+        "invoiced_total": domain.total,
+        "ef_invoice_payload": made.payload,
+    }
+    for name, value in fields.items():
+        setattr(order, name, value)  # what the follow-ups are decided from
+    invoice_follow_ups_plan(order, domain, licence)
+    return fields
 
 
 def _invoice_adopt_earlier(
     order: Order, domain: DomainOrder, licence: Licence, ef: EfClient, external_id: str
-) -> bool:
+) -> Made | None:
     """An earlier create may have made the invoice: find it, or be sure it does not exist before creating."""
     existing = earlier_create_find(
         ef,
@@ -352,13 +364,7 @@ def _invoice_adopt_earlier(
     if existing:
         invoice_id = int(existing["invoice_id"])
         client_id = int(existing.get("client_id") or 0) or order.ef_client_id or 0
-        _invoice_made(
-            order,
-            domain,
-            licence,
-            invoice_id,
-            _invoice_payload(order, domain, licence, client_id, external_id),
-        )
+        payload = _invoice_payload(order, domain, licence, client_id, external_id)
         order_event_add(
             order,
             OrderEvent.Kind.EF,
@@ -367,36 +373,54 @@ def _invoice_adopt_earlier(
                 id=invoice_id,
             ),
         )
-        return True
+        return Made(invoice_id, payload)
     order_event_add(
         order,
         OrderEvent.Kind.EF,
         Text(gettext_noop("No invoice from the earlier attempt exists in EF; creating it now.")),
     )
-    return False
+    return None
 
 
-def _invoice_finish(order: Order, domain: DomainOrder, licence: Licence, ef: EfClient) -> bool:
-    """Read the invoice's number, do its follow-ups, and mark the order handled.
+def _invoice_finish(
+    order: Order, domain: DomainOrder, licence: Licence, ef: EfClient, made: Made | None = None
+) -> bool:
+    """Read the invoice's number, do its follow-ups, and mark the order handled. `made`: the invoice this
+    attempt created, written down here together with its number.
 
     True when the follow-ups credited the invoice so that it is made again ("Credit and re-invoice").
     """
-    invoice = ef.invoice_get(int(order.ef_invoice_id or 0))
+    try:
+        invoice = ef.invoice_get(made.invoice_id if made else int(order.ef_invoice_id or 0))
+    except Exception:
+        if made is not None:  # what EF made is written down before anything else happens
+            with transaction.atomic():
+                order_update(order, **_invoice_made(order, domain, licence, made))
+        raise
     number = str(invoice.get("number") or "")
-    with transaction.atomic():  # one commit for the number, the credit decisions and, mostly, the end
-        order_update(order, ef_invoice_number=number)
+    with (
+        transaction.atomic()
+    ):  # one commit for the invoice, its number, the credit decisions and mostly the end
         # A refund seen while this worker made the invoice is credited now (same lock as order_refresh).
-        latest = Order.objects.select_for_update().get(pk=order.pk)
+        latest = (
+            Order.objects.select_for_update().only("snapshot", "total", "payment_status").get(pk=order.pk)
+        )
         order.snapshot, order.total, order.payment_status = (
             latest.snapshot,
             latest.total,
             latest.payment_status,
         )
+        fields: dict[str, Any] = {"ef_invoice_number": number}
+        if made is not None:
+            fields.update(_invoice_made(order, domain, licence, made))
+        order.ef_invoice_number = number
         credits_plan(order, licence)
         if all(row.state == FollowUp.State.DONE for row in order.follow_ups.all()):
-            # Nothing follows (or all of it was done): handled, in this same commit with the attempt's lines.
-            _handled(order, number)  # its state commits with the attempt's lines and calls
+            # Nothing follows (or all of it was done): handled, in one UPDATE that commits with the attempt's
+            # lines and calls.
+            _handled(order, number, **fields)
             return False
+        order_update(order, **fields)
     # Follow-ups first, so that "handled" means everything the merchant asked for was done.
     outcome = follow_ups_run(order, licence, ef)
     if outcome.reinvoice:
@@ -423,7 +447,7 @@ def _invoice_finish(order: Order, domain: DomainOrder, licence: Licence, ef: EfC
     return False
 
 
-def _handled(order: Order, number: str) -> None:
+def _handled(order: Order, number: str, **fields: Any) -> None:
     order_event_add(  # committed with the state
         order,
         OrderEvent.Kind.STATE,
@@ -444,6 +468,7 @@ def _handled(order: Order, number: str) -> None:
         wait_code="",
         claimed_at=None,
         next_attempt_at=None,
+        **fields,
     )
 
 

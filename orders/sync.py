@@ -8,7 +8,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 
@@ -18,7 +18,7 @@ from licenses.models import ConnectionStatus, Licence
 from licenses.services import connection_failing, shop_client
 
 from .after_invoice import FULLY_CREDITED
-from .call_log import order_attempt_recorded
+from .call_log import order_attempt_recorded, order_attempt_store_now
 from .follow_ups import credits_plan, follow_ups_waiting
 from .models import Order, OrderEvent, OrderState, WebhookEvent
 from .outcomes import retry_schedule
@@ -44,7 +44,17 @@ class WaitCode:
 
 
 def _order_get_or_create(licence: Licence, order_number: str) -> Order:
-    order, _ = Order.objects.get_or_create(licence=licence, order_number=order_number[:100])
+    number = order_number[:100]
+    if transaction.get_connection().in_atomic_block:
+        order, _ = Order.objects.get_or_create(licence=licence, order_number=number)
+        return order
+    # Outside a transaction one autocommitted INSERT does (get_or_create would wrap it in one).
+    order = Order.objects.filter(licence=licence, order_number=number).first()
+    if order is None:
+        try:
+            order = Order.objects.create(licence=licence, order_number=number)
+        except IntegrityError:  # another worker made it in the meantime
+            order = Order.objects.get(licence=licence, order_number=number)
     return order
 
 
@@ -138,10 +148,12 @@ def _order_refresh(
     order_event_add(order, OrderEvent.Kind.READ, Text(template, trigger=trigger, status=status, total=total))
     with transaction.atomic():
         order = Order.objects.select_for_update().get(pk=order.pk)
+        order.licence = licence  # read a moment ago: no second look-up
         changed = (order.snapshot or {}).get("updateTimestamp") != snapshot.get("updateTimestamp")
         snapshot_store(order, snapshot)
         order.save()
         order_decide(order, changed=changed, hand_out=hand_out)
+        order_attempt_store_now(order.pk)  # the read's lines and call commit with what it decided
     return order
 
 
