@@ -78,7 +78,9 @@ def cpu_by_role() -> dict[str, float]:
             continue
         role = next((name for marker, name in ROLES if marker in cmdline), None)
         if role:
-            used[role] = used.get(role, 0.0) + (int(fields[11]) + int(fields[12])) / tick
+            # utime + stime, and cutime + cstime: the children it reaped (a PostgreSQL backend that closed
+            # its connection, a recycled worker) stay counted with their parent, of the same role.
+            used[role] = used.get(role, 0.0) + sum(int(value) for value in fields[11:15]) / tick
     return used
 
 

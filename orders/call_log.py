@@ -13,24 +13,19 @@ from django.utils import timezone
 from connectors.call_log import Call, calls_recorded, calls_taken
 
 from .models import OrderCall
+from .rows import rows_insert
 from .timeline import timeline_collected, timeline_store, timeline_taken
 
 
 def order_calls_store(order_pk: int, calls: list[Call]) -> None:
-    if calls:
-        OrderCall.objects.bulk_create(
-            OrderCall(
-                order_id=order_pk,
-                at=call.at,
-                service=call.service,
-                method=call.method,
-                path=call.path[:300],
-                status=call.status,
-                duration_ms=call.duration_ms,
-                error=call.error,
-            )
-            for call in calls
-        )
+    rows_insert(
+        OrderCall,
+        ("order", "at", "service", "method", "path", "status", "duration_ms", "error"),
+        [
+            (order_pk, c.at, c.service, c.method, c.path[:300], c.status, c.duration_ms, c.error)
+            for c in calls
+        ],
+    )
 
 
 @contextmanager

@@ -40,7 +40,15 @@ from .invoice_mapping import (
 )
 from .models import EfClientMatch, FollowUp, Order, OrderEvent, OrderState
 from .outcomes import order_error, order_update, retry_later, retry_schedule
-from .sync import HOLD_EF, HOLD_SHOP, licence_hold_reason, may_invoice, snapshot_store, state_change
+from .sync import (
+    HOLD_EF,
+    HOLD_SHOP,
+    SNAPSHOT_FIELDS,
+    licence_hold_reason,
+    may_invoice,
+    snapshot_store,
+    state_change,
+)
 from .texts import Text, text_from
 from .timeline import order_event_add
 
@@ -189,17 +197,7 @@ def _read(order: Order) -> None:
         )
         raise Refused(ErrorCode.SHOP_UNREACHABLE, message) from exc
     snapshot_store(order, snapshot)
-    Order.objects.filter(pk=order.pk).update(
-        snapshot=order.snapshot,
-        snapshot_at=order.snapshot_at,
-        needs_read=False,
-        payment_status=order.payment_status,
-        internal_id=order.internal_id,
-        order_created_at=order.order_created_at,
-        customer_name=order.customer_name,
-        customer_email=order.customer_email,
-        total=order.total,
-    )
+    Order.objects.filter(pk=order.pk).update(**{name: getattr(order, name) for name in SNAPSHOT_FIELDS})
     order_event_add(
         order,
         OrderEvent.Kind.READ,

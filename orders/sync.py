@@ -58,6 +58,20 @@ def _order_get_or_create(licence: Licence, order_number: str) -> Order:
     return order
 
 
+# The order fields `snapshot_store` sets (written with `save(update_fields=...)`, not the whole row).
+SNAPSHOT_FIELDS = (
+    "snapshot",
+    "snapshot_at",
+    "needs_read",
+    "internal_id",
+    "payment_status",
+    "order_created_at",
+    "customer_name",
+    "customer_email",
+    "total",
+)
+
+
 def snapshot_store(order: Order, snapshot: dict[str, Any]) -> None:
     person = snapshot.get("billingPerson") or snapshot.get("shippingPerson") or {}
     stamp = as_int(snapshot.get("createTimestamp"))
@@ -151,7 +165,7 @@ def _order_refresh(
         order.licence = licence  # read a moment ago: no second look-up
         changed = (order.snapshot or {}).get("updateTimestamp") != snapshot.get("updateTimestamp")
         snapshot_store(order, snapshot)
-        order.save()
+        order.save(update_fields=[*SNAPSHOT_FIELDS, "updated_at"])
         order_decide(order, changed=changed, hand_out=hand_out)
         order_attempt_store_now(order.pk)  # the read's lines and call commit with what it decided
     return order

@@ -10,6 +10,7 @@ from typing import Any
 from django.utils import timezone
 
 from .models import Order, OrderEvent
+from .rows import rows_insert
 from .texts import payload_of
 
 _batch: ContextVar[list[OrderEvent] | None] = ContextVar("timeline_batch", default=None)
@@ -49,8 +50,11 @@ def timeline_collected() -> Iterator[list[OrderEvent]]:
 
 
 def timeline_store(events: list[OrderEvent]) -> None:
-    if events:
-        OrderEvent.objects.bulk_create(events)
+    rows_insert(
+        OrderEvent,
+        ("order", "at", "kind", "message", "message_text", "detail", "actor"),
+        [(e.order_id, e.at, e.kind, e.message, e.message_text, e.detail, e.actor) for e in events],
+    )
 
 
 def timeline_taken() -> list[OrderEvent]:
