@@ -18,7 +18,7 @@ from connectors.kmoshops.signature import webhook_signature_valid
 from licenses.models import Licence
 from licenses.services import licence_uninstall
 
-from .models import OrderState, WebhookEvent, WebhookOutcome
+from .models import WebhookEvent, WebhookOutcome
 from .queue import enqueue
 from .webhook_event import InvalidEvent, ParsedEvent, webhook_event_fresh, webhook_event_parse
 
@@ -111,7 +111,7 @@ def webhook_event_handle(event_pk: int) -> None:
 
 
 def _handle(event: WebhookEvent) -> None:
-    from .processing import order_process
+    from .processing import order_process_claimed
     from .sync import HandOut, order_mark_deleted, order_refresh
 
     licence: Licence | None = event.licence
@@ -123,9 +123,9 @@ def _handle(event: WebhookEvent) -> None:
         order = order_refresh(
             licence, event.order_number, trigger=trigger, webhook=event, hand_out=HandOut.CALLER
         )
-        if order.state == OrderState.QUEUED:
+        if order.claimed_by_caller:
             WebhookEvent.objects.filter(pk=event.pk).update(outcome=WebhookOutcome.HANDLED)
-            order_process(order.pk)
+            order_process_claimed(order)
             return
     elif event.event_type == "order.deleted" and event.order_number:
         order_mark_deleted(licence, event.order_number, webhook=event)

@@ -99,6 +99,9 @@ class Order(models.Model):
     attempts = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     claimed_at = models.DateTimeField(null=True, blank=True)
+    # Not stored: True on the copy of the row a worker claimed for itself while reading the order
+    # (orders.sync.order_queue with HandOut.CALLER); that worker processes this copy next.
+    claimed_by_caller = False
     # When the queued order's task was put on the broker; empty: waiting for its licence's next round.
     handed_out_at = models.DateTimeField(null=True, blank=True)
     # Set (and committed) before the EF invoice create: any later attempt first looks in EF.

@@ -90,12 +90,16 @@ def order_claim(order_pk: int) -> bool:
 def order_process(order_pk: int) -> None:
     if not order_claim(order_pk):
         return
-    with order_attempt_recorded(order_pk):
-        _order_process_claimed(order_pk)
+    order_process_claimed(Order.objects.select_related("licence").get(pk=order_pk))
 
 
-def _order_process_claimed(order_pk: int) -> None:
-    order = Order.objects.select_related("licence").get(pk=order_pk)
+def order_process_claimed(order: Order) -> None:
+    """Process an order this worker has claimed; `order` is the row as it was when claimed, with its licence."""
+    with order_attempt_recorded(order.pk):
+        _order_process_claimed(order)
+
+
+def _order_process_claimed(order: Order) -> None:
     order_event_add(
         order,
         OrderEvent.Kind.STATE,

@@ -9,6 +9,7 @@ from enum import StrEnum
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 
@@ -31,7 +32,7 @@ logger = logging.getLogger(__name__)
 
 class HandOut(StrEnum):
     NOW = "now"  # a task at once: one order, someone waiting for it
-    CALLER = "caller"  # the calling worker processes the order next (the webhook's worker)
+    CALLER = "caller"  # claimed for the calling worker in the read's commit (the webhook's worker)
     ROUND = "round"  # the ticker hands it out in bounded per-licence rounds (catch-up, resume, retries)
 
 
@@ -327,10 +328,13 @@ def waiting_for_payment(licence: Licence, status: str) -> Text:
 
 
 def order_queue(order: Order, *, reason: str = "", hand_out: str = HandOut.NOW) -> None:
-    """Queued: `NOW` a task at once, `CALLER` the calling worker processes it next, `ROUND` the ticker hands
-    it out in per-licence rounds (bulk paths: one licence's backlog never stands before another's orders).
+    """Queued: `NOW` a task at once, `ROUND` the ticker hands it out in per-licence rounds (bulk paths: one
+    licence's backlog never stands before another's orders); `CALLER`: claimed at once for the calling
+    worker, which processes it next (`order.claimed_by_caller` says so).
     """
     now = timezone.now()
+    if hand_out == HandOut.CALLER and _claim_for_caller(order, now):
+        return
     handed_out_at = None if hand_out == HandOut.ROUND else now
     Order.objects.filter(pk=order.pk).update(
         **text_fields(state=OrderState.QUEUED, state_reason=reason, wait_code="", next_attempt_at=None),
@@ -339,8 +343,37 @@ def order_queue(order: Order, *, reason: str = "", hand_out: str = HandOut.NOW) 
     )
     previous, order.state, order.handed_out_at = order.state, OrderState.QUEUED, handed_out_at
     order_event_add(order, OrderEvent.Kind.STATE, state_change(previous, OrderState.QUEUED, reason))
-    if hand_out == HandOut.NOW:
+    if hand_out != HandOut.ROUND:
         enqueue("orders.tasks.order_process_task", order.pk)
+
+
+def _claim_for_caller(order: Order, now: datetime) -> bool:
+    """Inside order_refresh's transaction, under its row lock: the order goes straight to `processing` for
+    the worker that read it, with no task, no second claim and no second read of the row. The UPDATE
+    still checks the state it read, so without that lock it claims nothing (and the order is queued)."""
+    if not transaction.get_connection().in_atomic_block:
+        return False
+    fields = text_fields(
+        state=OrderState.PROCESSING,
+        state_reason="",
+        wait_code="",
+        next_attempt_at=None,
+        claimed_at=now,
+        handed_out_at=now,
+        updated_at=now,
+    )
+    claimed = Order.objects.filter(pk=order.pk, state=order.state).update(
+        **fields, attempts=F("attempts") + 1
+    )
+    if not claimed:
+        return False
+    previous = order.state
+    for name, value in fields.items():
+        setattr(order, name, value)
+    order.attempts += 1  # exact: the row was read under the lock this transaction holds
+    order.claimed_by_caller = True
+    order_event_add(order, OrderEvent.Kind.STATE, state_change(previous, OrderState.QUEUED))
+    return True
 
 
 def order_mark_deleted(licence: Licence, order_number: str, *, webhook: WebhookEvent | None = None) -> None:

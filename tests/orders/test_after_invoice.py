@@ -248,13 +248,14 @@ def test_a_worker_killed_after_deciding_a_credit_note_leaves_it_to_the_next(pipe
     cancel(pipeline, licence, order.order_number)
     from orders.sync import HandOut, order_refresh
 
-    order_refresh(
-        licence, order.order_number, trigger="catch-up", hand_out=HandOut.CALLER
-    )  # decided, then "killed"
-    assert Order.objects.get(pk=order.pk).state == OrderState.QUEUED
+    # Decided and claimed for this worker in the read's commit, then "killed" before it processed it.
+    assert order_refresh(
+        licence, order.order_number, trigger="webhook", hand_out=HandOut.CALLER
+    ).claimed_by_caller
+    assert Order.objects.get(pk=order.pk).state == OrderState.PROCESSING
     assert FollowUp.objects.get(order=order, kind=FollowUp.Kind.CREDIT_NOTE).state == FollowUp.State.PENDING
-    Order.objects.filter(pk=order.pk).update(handed_out_at=order.updated_at.replace(year=2020))
-    order = settle(pipeline, licence, order.order_number)  # the ticker re-queues the lost task
+    Order.objects.filter(pk=order.pk).update(claimed_at=order.updated_at.replace(year=2020))
+    order = settle(pipeline, licence, order.order_number)  # the ticker takes over the stale claim
     _, credits = documents(pipeline, licence)
     assert len(credits) == 1 and order.state == OrderState.HANDLED
     webhooks(pipeline, hold=False)
