@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from connectors.call_log import Call, calls_recorded, calls_taken
 
-from .models import OrderCall
+from .models import Order, OrderCall
 from .rows import rows_insert
 from .timeline import timeline_collected, timeline_store, timeline_taken
 
@@ -29,18 +29,19 @@ def order_calls_store(order_pk: int, calls: list[Call]) -> None:
 
 
 @contextmanager
-def order_attempt_recorded(order_pk: int) -> Iterator[None]:
+def order_attempt_recorded(order: Order) -> Iterator[None]:
     """A worker attempt: its calls and its timeline lines are stored together, in one commit, when it
     ends (however it ends). A process killed inside loses that attempt's lines and calls; the order's
-    state still says where it is."""
+    state still says where it is. (An order first seen in this attempt whose row was never made, because
+    the attempt failed before anything could be written down, keeps nothing.)"""
     with calls_recorded() as calls, timeline_collected() as events:
         try:
             yield
         finally:
-            if events or calls:
+            if (events or calls) and order.pk is not None:
                 with transaction.atomic():
                     timeline_store(events)
-                    order_calls_store(order_pk, calls)
+                    order_calls_store(order.pk, calls)
 
 
 def order_attempt_store_now(order_pk: int) -> None:

@@ -95,7 +95,7 @@ def order_process(order_pk: int) -> None:
 
 def order_process_claimed(order: Order) -> None:
     """Process an order this worker has claimed; `order` is the row as it was when claimed, with its licence."""
-    with order_attempt_recorded(order.pk):
+    with order_attempt_recorded(order):
         _order_process_claimed(order)
 
 

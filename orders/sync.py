@@ -101,8 +101,11 @@ def order_refresh(
 
     `hand_out` says how a queued order reaches a worker (see HandOut).
     """
-    order = _order_get_or_create(licence, order_number)
-    with order_attempt_recorded(order.pk):  # its timeline lines and calls in one commit
+    number = order_number[:100]
+    order = Order.objects.filter(licence=licence, order_number=number).first()
+    if order is None:  # first seen now: the row is made in the commit that stores what the read found
+        order = Order(licence=licence, order_number=number)
+    with order_attempt_recorded(order):  # its timeline lines and calls in one commit
         return _order_refresh(
             licence, order, trigger=trigger, snapshot=snapshot, webhook=webhook, hand_out=hand_out
         )
@@ -130,11 +133,13 @@ def _order_refresh(
         try:
             snapshot = shop_client(licence).order_get(order_number)
         except AuthenticationError as exc:
+            _order_saved(order)
             connection_failing(licence, "shop", exc.message)
             _read_failed(order, exc)
             _wait(order, *HOLD_SHOP)
             return order
         except NotFoundError as exc:
+            _order_saved(order)
             order_event_add(
                 order,
                 OrderEvent.Kind.READ,
@@ -148,6 +153,7 @@ def _order_refresh(
                 )
             return order
         except ConnectorError as exc:
+            _order_saved(order)
             _read_failed(order, exc)
             Order.objects.filter(pk=order.pk).update(needs_read=True)
             if isinstance(exc, TransientError) and order.state not in (
@@ -162,14 +168,42 @@ def _order_refresh(
     status, total = str(snapshot.get("paymentStatus") or ""), str(snapshot.get("total"))
     order_event_add(order, OrderEvent.Kind.READ, Text(template, trigger=trigger, status=status, total=total))
     with transaction.atomic():
-        order = Order.objects.select_for_update().get(pk=order.pk)
-        order.licence = licence  # read a moment ago: no second look-up
-        changed = (order.snapshot or {}).get("updateTimestamp") != snapshot.get("updateTimestamp")
-        snapshot_store(order, snapshot)
-        order.save(update_fields=[*SNAPSHOT_FIELDS, "updated_at"])
+        if order.pk is None:
+            snapshot_store(order, snapshot)
+            new = _order_insert(order)  # one INSERT with the snapshot; this transaction holds the new row
+        else:
+            new = False
+        if not new:
+            order = Order.objects.select_for_update().get(pk=order.pk)
+            order.licence = licence  # read a moment ago: no second look-up
+        changed = new or (order.snapshot or {}).get("updateTimestamp") != snapshot.get("updateTimestamp")
+        if not new:
+            snapshot_store(order, snapshot)
+            order.save(update_fields=[*SNAPSHOT_FIELDS, "updated_at"])
         order_decide(order, changed=changed, hand_out=hand_out)
         order_attempt_store_now(order.pk)  # the read's lines and call commit with what it decided
     return order
+
+
+def _order_insert(order: Order) -> bool:
+    """Make the row of an order first seen now. False when a worker with a duplicate event made it first:
+    `order` then holds that row's values (its timeline lines, collected on this object, follow it)."""
+    try:
+        with transaction.atomic():  # a savepoint: the caller's transaction goes on after a conflict
+            order.save(force_insert=True)
+        return True
+    except IntegrityError:
+        existing = Order.objects.get(licence_id=order.licence_id, order_number=order.order_number)
+        for field in Order._meta.concrete_fields:
+            setattr(order, field.attname, getattr(existing, field.attname))
+        order._state.adding = False
+        return False
+
+
+def _order_saved(order: Order) -> None:
+    """Before a failed read is written down about an order first seen now, its row must exist."""
+    if order.pk is None:
+        _order_insert(order)
 
 
 def state_change(previous: str, state: str, reason: str = "") -> Text:

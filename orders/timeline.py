@@ -53,7 +53,7 @@ def timeline_store(events: list[OrderEvent]) -> None:
     rows_insert(
         OrderEvent,
         ("order", "at", "kind", "message", "message_text", "detail", "actor"),
-        [(e.order_id, e.at, e.kind, e.message, e.message_text, e.detail, e.actor) for e in events],
+        [(e.order.pk, e.at, e.kind, e.message, e.message_text, e.detail, e.actor) for e in events],
     )
 
 

@@ -199,6 +199,50 @@ def test_two_workers_racing_on_one_order_make_one_invoice(pipeline):
     assert len(pipeline.ef_invoices(licence)) == 1
 
 
+def test_workers_reading_one_new_order_at_once_make_one_row_and_one_invoice(pipeline):
+    """Duplicate webhooks of an order we have never seen, handled by four workers at the same moment: the
+    row is made by one of them in the commit that stores its read; the others find it and keep their
+    timeline lines on it; one of them claims it and makes the only invoice."""
+    from orders.intake import webhook_event_handle
+
+    case = order_fixture("a01")
+    licence = pipeline.licence(case)
+    pipeline.place(licence, case["order"], notify=False)
+    events = [
+        WebhookEvent.objects.create(
+            event_id=f"dup-{n}",
+            event_type="order.created",
+            store_id=licence.store_id,
+            licence=licence,
+            body={"eventType": "order.created", "data": {"orderId": "K3M7Q"}},
+        )
+        for n in range(4)
+    ]
+    barrier = threading.Barrier(len(events))
+    errors = []
+
+    def worker(event_pk: int) -> None:
+        try:
+            barrier.wait()
+            webhook_event_handle(event_pk)
+        except Exception as exc:  # noqa: BLE001 - shown in the assertion
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker, args=(event.pk,)) for event in events]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert errors == []
+    [order] = Order.objects.filter(licence=licence, order_number="K3M7Q")
+    order = pipeline.wait(licence, "K3M7Q", states=(OrderState.HANDLED,))
+    assert len(pipeline.ef_invoices(licence)) == 1
+    assert order.events.filter(kind="webhook").count() == len(events)  # every worker's lines on the one row
+    assert not WebhookEvent.objects.filter(pk__in=[e.pk for e in events], outcome="failed").exists()
+
+
 def test_a_catch_up_with_nothing_new_reads_no_orders_of_the_licence(pipeline):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
