@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
+from functools import cache
 from typing import Any
 
 import requests
@@ -18,6 +19,11 @@ from .call_log import ERROR_TEXT_MAX, Call, call_record
 from .errors import TransientError
 
 logger = logging.getLogger(__name__)
+
+
+@cache
+def _environ_proxies(base_url: str) -> dict[str, str]:
+    return requests.utils.get_environ_proxies(base_url)
 
 
 def default_timeout() -> tuple[float, float]:
@@ -39,9 +45,9 @@ class HttpTransport:
         self.timeout = timeout or default_timeout()
         self.session = session or requests.Session()
         self.session.headers.update(headers or {})
-        # The environment's proxies are read once here, not on every call (requests scans os.environ and
-        # ~/.netrc per request otherwise: about 5 % of a worker's CPU per order).
-        self.session.proxies.update(requests.utils.get_environ_proxies(self.base_url))
+        # The environment's proxies are read once per address and process, not on every call (requests
+        # scans os.environ and ~/.netrc per request otherwise: about 5 % of a worker's CPU per order).
+        self.session.proxies.update(_environ_proxies(self.base_url))
         self.session.trust_env = False
 
     def url(self, path: str) -> str:

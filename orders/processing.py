@@ -253,14 +253,15 @@ def _check(order: Order, domain: DomainOrder, licence: Licence) -> None:
 def client_match_or_create(order: Order, domain: DomainOrder, licence: Licence, ef: EfClient) -> int:
     """By e-mail, case-insensitive and exact; an existing EF client is never modified."""
     email = domain.customer.email.strip().lower()
-    match = EfClientMatch.objects.filter(licence=licence, email=email).first()
+    known = EfClientMatch.objects.filter(licence=licence, email=email).values_list("ef_client_id", flat=True)
+    match = known.first()
     if match:
         order_event_add(
             order,
             OrderEvent.Kind.EF,
-            Text(gettext_noop("Customer known as EF client %(id)s."), id=match.ef_client_id),
+            Text(gettext_noop("Customer known as EF client %(id)s."), id=match),
         )
-        return match.ef_client_id
+        return match
     found = ef.client_find_by_email(email)
     if found:
         client_id = int(found["client_id"])
@@ -400,18 +401,19 @@ def _invoice_finish(
                 order_update(order, **_invoice_made(order, domain, licence, made))
         raise
     number = str(invoice.get("number") or "")
-    with (
-        transaction.atomic()
-    ):  # one commit for the invoice, its number, the credit decisions and mostly the end
-        # A refund seen while this worker made the invoice is credited now (same lock as order_refresh).
-        latest = (
-            Order.objects.select_for_update().only("snapshot", "total", "payment_status").get(pk=order.pk)
-        )
-        order.snapshot, order.total, order.payment_status = (
-            latest.snapshot,
-            latest.total,
-            latest.payment_status,
-        )
+    # One commit for the invoice, its number, the credit decisions and, mostly, the end.
+    with transaction.atomic():
+        # A refund seen while this worker made the invoice is credited now (same lock as order_refresh);
+        # the snapshot is read again only when a newer one was stored meanwhile.
+        stored_at = Order.objects.select_for_update().values_list("snapshot_at", flat=True).get(pk=order.pk)
+        if stored_at != order.snapshot_at:
+            latest = Order.objects.only("snapshot", "total", "payment_status").get(pk=order.pk)
+            order.snapshot, order.total, order.payment_status = (
+                latest.snapshot,
+                latest.total,
+                latest.payment_status,
+            )
+            order.snapshot_at = stored_at
         fields: dict[str, Any] = {"ef_invoice_number": number}
         if made is not None:
             fields.update(_invoice_made(order, domain, licence, made))

@@ -102,7 +102,10 @@ def order_refresh(
     `hand_out` says how a queued order reaches a worker (see HandOut).
     """
     number = order_number[:100]
-    order = Order.objects.filter(licence=licence, order_number=number).first()
+    # An order.created webhook is mostly about an order we have never seen: no look-up first (if the row
+    # exists after all, the INSERT that would make it finds it and takes it over).
+    new_likely = webhook is not None and webhook.event_type == "order.created"
+    order = None if new_likely else Order.objects.filter(licence=licence, order_number=number).first()
     if order is None:  # first seen now: the row is made in the commit that stores what the read found
         order = Order(licence=licence, order_number=number)
     with order_attempt_recorded(order):  # its timeline lines and calls in one commit
