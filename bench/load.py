@@ -452,7 +452,9 @@ class Bench:
 
         offered = args.burst_rate
         cpu_before = cpu_by_role()
+        placing = time.time()
         placed = self.place_orders("T", offered, args.seconds)
+        placed_rate = len(placed) / (time.time() - placing)
         done = self.handled(placed, 180)
         cpu_line = cpu_per_item(cpu_before, cpu_by_role(), len(done))
         finished = sorted(done.values())
@@ -468,7 +470,8 @@ class Bench:
             "load generator", "the loop"
         )
         print(
-            f"4. offered {offered:.0f} orders/s for {args.seconds:.0f} s: {len(done)}/{len(placed)} invoiced, "
+            f"4. offered {offered:.0f} orders/s for {args.seconds:.0f} s (placed at {placed_rate:.0f}/s): "
+            f"{len(done)}/{len(placed)} invoiced, "
             f"{pipeline_rate:.1f} invoices/s sustained ({args.workers} workers)"
         )
         print(f"   single-process loop (same HTTP calls + one row write): {yardstick:.1f} orders/s")
@@ -541,7 +544,7 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--rate", type=float, default=200, help="steady webhook rate of phase 2")
     parser.add_argument(
-        "--burst-rate", type=float, default=60, help="orders/s offered in phase 4 (above capacity)"
+        "--burst-rate", type=float, default=120, help="orders/s offered in phase 4 (above capacity)"
     )
     parser.add_argument("--workers", type=int, default=2, help="django-q2 worker processes")
     parser.add_argument("--backlog", type=int, default=10_000, help="one licence's queued orders in phase 5")
