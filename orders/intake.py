@@ -123,8 +123,7 @@ def _handle(event: WebhookEvent) -> None:
         order = order_refresh(
             licence, event.order_number, trigger=trigger, webhook=event, hand_out=HandOut.CALLER
         )
-        if order.claimed_by_caller:
-            WebhookEvent.objects.filter(pk=event.pk).update(outcome=WebhookOutcome.HANDLED)
+        if order.claimed_by_caller:  # the event was marked handled in the read's commit
             order_process_claimed(order)
             return
     elif event.event_type == "order.deleted" and event.order_number:

@@ -419,7 +419,7 @@ def _invoice_finish(
             fields.update(_invoice_made(order, domain, licence, made))
         order.ef_invoice_number = number
         credits_plan(order, licence)
-        if all(row.state == FollowUp.State.DONE for row in order.follow_ups.all()):
+        if not order.follow_ups.exclude(state=FollowUp.State.DONE).exists():
             # Nothing follows (or all of it was done): handled, in one UPDATE that commits with the attempt's
             # lines and calls.
             _handled(order, number, **fields)

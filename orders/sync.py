@@ -21,7 +21,7 @@ from licenses.services import connection_failing, shop_client
 from .after_invoice import FULLY_CREDITED
 from .call_log import order_attempt_recorded, order_attempt_store_now
 from .follow_ups import credits_plan, follow_ups_waiting
-from .models import Order, OrderEvent, OrderState, WebhookEvent
+from .models import Order, OrderEvent, OrderState, WebhookEvent, WebhookOutcome
 from .outcomes import retry_schedule
 from .queue import enqueue
 from .texts import Text, text_fields
@@ -185,6 +185,8 @@ def _order_refresh(
             order.save(update_fields=[*SNAPSHOT_FIELDS, "updated_at"])
         order_decide(order, changed=changed, hand_out=hand_out)
         order_attempt_store_now(order.pk)  # the read's lines and call commit with what it decided
+        if webhook is not None:  # and so does the event's outcome
+            WebhookEvent.objects.filter(pk=webhook.pk).update(outcome=WebhookOutcome.HANDLED)
     return order
 
 
