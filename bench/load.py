@@ -56,6 +56,7 @@ def pct(values: list[float], p: float) -> float:
 
 ROLES = (  # what a process is, by its command line (first match wins)
     ("postgres", "PostgreSQL"),
+    ("redis-server", "Redis"),
     ("qcluster", "workers (django-q2)"),
     ("pipeline_ticker", "ticker"),
     ("gunicorn", "web (gunicorn)"),

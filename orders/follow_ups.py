@@ -85,16 +85,18 @@ def _plan(order: Order, key: str, kind: str, plan: dict[str, Any]) -> FollowUp |
     return row if created else None
 
 
-def invoice_follow_ups_plan(order: Order, domain: DomainOrder, licence: Licence) -> None:
-    """With the invoice: register the payment, deliver it (Peppol, or e-mail), as the merchant chose."""
+def invoice_follow_ups_plan(order: Order, domain: DomainOrder, licence: Licence) -> list[FollowUp]:
+    """With the invoice: register the payment, deliver it (Peppol, or e-mail), as the merchant chose.
+    Returns the follow-ups decided now (none that were decided before)."""
     invoice_id = int(order.ef_invoice_id or 0)
+    rows: list[FollowUp | None] = []
     if licence.register_payment and domain.payment_status == "PAID":
         plan = {
             "invoice_id": invoice_id,
             "description": (domain.payment_method or "KMO Shops")[:100],
             "date": domain.order_date.isoformat(),
         }
-        _plan(order, f"payment:{invoice_id}", FollowUp.Kind.PAYMENT, plan)
+        rows.append(_plan(order, f"payment:{invoice_id}", FollowUp.Kind.PAYMENT, plan))
     delivery = delivery_for(
         domain.customer.country_code,
         domain.customer.vat_number,
@@ -109,7 +111,8 @@ def invoice_follow_ups_plan(order: Order, domain: DomainOrder, licence: Licence)
             "channel": str(delivery.channel),
             "fallback_email": delivery.fallback_email,
         }
-        _plan(order, f"send:{invoice_id}", FollowUp.Kind.SEND, plan)
+        rows.append(_plan(order, f"send:{invoice_id}", FollowUp.Kind.SEND, plan))
+    return [row for row in rows if row is not None]
 
 
 def credits_plan(order: Order, licence: Licence) -> list[FollowUp]:

@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 
@@ -335,9 +335,11 @@ def _invoice_payload(
     return invoice_payload_build(domain, options, client_id=client_id, external_id=external_id)
 
 
-def _invoice_made(order: Order, domain: DomainOrder, licence: Licence, made: Made) -> dict[str, Any]:
+def _invoice_made(
+    order: Order, domain: DomainOrder, licence: Licence, made: Made
+) -> tuple[dict[str, Any], list[FollowUp]]:
     """The invoice exists: decide its follow-ups, inside the caller's transaction, and return the order
-    fields that record it (the caller writes them in that same transaction)."""
+    fields that record it (the caller writes them in that same transaction) and the follow-ups decided."""
     fields = {
         "ef_invoice_id": made.invoice_id,
         "ef_client_id": made.payload["client_id"],
@@ -346,8 +348,7 @@ def _invoice_made(order: Order, domain: DomainOrder, licence: Licence, made: Mad
     }
     for name, value in fields.items():
         setattr(order, name, value)  # what the follow-ups are decided from
-    invoice_follow_ups_plan(order, domain, licence)
-    return fields
+    return fields, invoice_follow_ups_plan(order, domain, licence)
 
 
 def _invoice_adopt_earlier(
@@ -398,14 +399,22 @@ def _invoice_finish(
     except Exception:
         if made is not None:  # what EF made is written down before anything else happens
             with transaction.atomic():
-                order_update(order, **_invoice_made(order, domain, licence, made))
+                order_update(order, **_invoice_made(order, domain, licence, made)[0])
         raise
     number = str(invoice.get("number") or "")
     # One commit for the invoice, its number, the credit decisions and, mostly, the end.
     with transaction.atomic():
         # A refund seen while this worker made the invoice is credited now (same lock as order_refresh);
-        # the snapshot is read again only when a newer one was stored meanwhile.
-        stored_at = Order.objects.select_for_update().values_list("snapshot_at", flat=True).get(pk=order.pk)
+        # the snapshot is read again only when a newer one was stored meanwhile. The same look asks
+        # whether a follow-up decided before is still open.
+        stored_at, open_before = (
+            Order.objects.select_for_update(of=("self",))
+            .annotate(
+                open=Exists(FollowUp.objects.filter(order=OuterRef("pk")).exclude(state=FollowUp.State.DONE))
+            )
+            .values_list("snapshot_at", "open")
+            .get(pk=order.pk)
+        )
         if stored_at != order.snapshot_at:
             latest = Order.objects.only("snapshot", "total", "payment_status").get(pk=order.pk)
             order.snapshot, order.total, order.payment_status = (
@@ -415,11 +424,13 @@ def _invoice_finish(
             )
             order.snapshot_at = stored_at
         fields: dict[str, Any] = {"ef_invoice_number": number}
+        decided: list[FollowUp] = []
         if made is not None:
-            fields.update(_invoice_made(order, domain, licence, made))
+            made_fields, decided = _invoice_made(order, domain, licence, made)
+            fields.update(made_fields)
         order.ef_invoice_number = number
-        credits_plan(order, licence)
-        if not order.follow_ups.exclude(state=FollowUp.State.DONE).exists():
+        decided += credits_plan(order, licence)
+        if not open_before and not decided:
             # Nothing follows (or all of it was done): handled, in one UPDATE that commits with the attempt's
             # lines and calls.
             _handled(order, number, **fields)
