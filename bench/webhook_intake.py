@@ -1,7 +1,7 @@
 """Benchmark: the webhook answer is fast because the EF work happens later, in a worker.
 
 Measures, in one run on this machine, the time our endpoint needs to answer a signed `order.created`
-webhook (verify, store, deduplicate, enqueue on the ORM broker) and the time a worker needs to process one
+webhook (verify, deduplicate, store: the stored event is the queue) and the time a worker needs to process one
 order end to end against the sandboxes (read the order, checks, EF client, invoice, read-back). Reports
 both and their ratio; Ecwid's delivery timeout (10 s) is the budget the answer must stay far below.
 
