@@ -105,6 +105,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # Parameters bound by the server (psycopg then prepares the statements a process repeats): PostgreSQL
+    # parses and plans a worker's dozen statements once per connection, not once per order. Turn it off
+    # behind a pooler in transaction mode (PgBouncer without prepared-statement support).
+    if env.bool("DB_SERVER_SIDE_BINDING", default=True):
+        DATABASES["default"].setdefault("OPTIONS", {})["server_side_binding"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Task queue (django-q2): ORM broker by default, Redis when REDIS_URL is set ---------------------
