@@ -1,0 +1,199 @@
+"""What one order costs a worker: CPU, wall time and queries per order, in one process, on PostgreSQL.
+
+    .venv/bin/python bench/worker_cost.py [--orders 300] [--profile out.txt]
+
+Starts the sandboxes in their own process and a fresh database (`BENCH_WORKER_DATABASE_URL`, default
+`postgres://postgres@127.0.0.1:5432/integration_worker_cost`), places `--orders` orders in the shop and
+stores an `order.created` event for each, then handles the events one after another exactly as a worker's
+task does (`orders.intake.webhook_event_handle`: read, store, claim, check, EF client, invoice, read-back,
+handled). CPU is this process only — neither the sandboxes nor PostgreSQL — so it is the worker's own cost
+per order, the figure to compare before and after a change (run both in the same minute: the machine's
+speed drifts). A second round counts the queries (with Django's query log on, which costs CPU itself).
+`--profile` writes a cProfile of the first round, sorted by cumulative time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import cProfile
+import json
+import os
+import pstats
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--orders", type=int, default=300)
+    parser.add_argument("--profile", help="write a cProfile report of the timed round to this file")
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get(
+            "BENCH_WORKER_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/integration_worker_cost"
+        ),
+    )
+    args = parser.parse_args()
+    shop_port, ef_port, vies_port = free_port(), free_port(), free_port()
+    os.environ.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "integration_site.settings",
+            "DEBUG": "false",
+            "HTTPS": "false",
+            "SECRET_KEY": "bench-secret-key-" + "x" * 40,
+            "FIELD_ENCRYPTION_KEYS": "tyjPRZlNE8cGhDJ6kzL1b3z1mWZcj2w7i1D8mHfr1Dc=",
+            "ALLOWED_HOSTS": "127.0.0.1",
+            "STATIC_MANIFEST": "false",
+            "DATABASE_URL": args.database_url,
+            "REDIS_URL": "",
+            "KMOSHOPS_CLIENT_ID": "bench-client",
+            "KMOSHOPS_CLIENT_SECRET": "bench_client_secret_0123456789",
+            "KMOSHOPS_API_URL": f"http://127.0.0.1:{shop_port}/api/v3",
+            "EF_API_URL": f"http://127.0.0.1:{ef_port}",
+            "VIES_URL": f"http://127.0.0.1:{vies_port}",
+            "LOG_LEVEL": "ERROR",
+            "Q_SYNC": "false",
+        }
+    )
+    import psycopg
+
+    name = args.database_url.rsplit("/", 1)[1]
+    with psycopg.connect(args.database_url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    sandboxes = subprocess.Popen(
+        [sys.executable, "manage.py", "sandbox", "--kmoshops-port", str(shop_port), "--ef-port", str(ef_port)]
+        + ["--vies-port", str(vies_port), "--webhook-url", "http://127.0.0.1:9/unused"],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        run(args, f"http://127.0.0.1:{shop_port}", f"http://127.0.0.1:{ef_port}")
+    finally:
+        sandboxes.terminate()
+        sandboxes.wait(10)
+
+
+def run(args: argparse.Namespace, shop: str, ef: str) -> None:
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+    import requests
+    from django.conf import settings
+    from django.core.management import call_command
+    from django.db import connection, reset_queries
+    from django.utils import timezone
+
+    from licenses.models import ConnectionStatus, Licence
+    from orders.intake import webhook_event_handle
+    from orders.models import Order, OrderState, WebhookEvent
+
+    call_command("migrate", verbosity=0)
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            requests.get(f"{shop}/_sandbox/state", timeout=1)
+            break
+        except requests.RequestException:
+            if time.monotonic() > deadline:
+                raise SystemExit("the sandboxes did not come up") from None
+            time.sleep(0.2)
+    case = json.loads(next((ROOT / "tests" / "fixtures" / "orders").glob("a01*.json")).read_text())
+    profile = copy.deepcopy(case["store_profile"])
+    store_id = 97800001
+    profile["generalInfo"]["storeId"] = store_id
+    requests.post(f"{shop}/_sandbox/stores", json={"profile": profile}, timeout=5)
+    token = requests.post(f"{shop}/_sandbox/stores/{store_id}/tokens", json={}, timeout=5).json()
+    requests.post(f"{shop}/_sandbox/app", json={"rate_limit_per_minute": 10**6}, timeout=5)
+    requests.post(f"{ef}/_sandbox/accounts", json={"api_key": "bench-ef", "rates": [21, 12, 6]}, timeout=5)
+    licence = Licence.objects.create(
+        store_id=store_id,
+        company_name="Bench",
+        shop_token=token["access_token"],
+        shop_profile=profile,
+        shop_status=ConnectionStatus.OK,
+        ef_api_key="bench-ef",
+        ef_vat_rates=["0", "6", "12", "21"],
+        ef_status=ConnectionStatus.OK,
+        configured_at=timezone.now(),
+        process_from=timezone.now() - timezone.timedelta(days=3650),
+    )
+
+    def stored_events(prefix: str, count: int) -> list[int]:
+        pks = []
+        for n in range(count):
+            order = copy.deepcopy(case["order"])
+            number = f"{prefix}{n:05d}"
+            order.update(
+                id=number, internalId=800000 + n, orderNumber=800000 + n, email=f"k{n % 50}@x.example"
+            )
+            requests.post(
+                f"{shop}/_sandbox/stores/{store_id}/orders",
+                json={"order": order, "notify": False},
+                timeout=10,
+            )
+            event = WebhookEvent.objects.create(
+                event_id=str(uuid.uuid4()),
+                event_type="order.created",
+                store_id=store_id,
+                licence=licence,
+                body={"eventType": "order.created", "data": {"orderId": number}},
+            )
+            pks.append(event.pk)
+        return pks
+
+    stored = stored_events(
+        "WARM", args.orders
+    )  # warm up: imports, prepared statements, the EF clients of 50 e-mails
+    for pk in stored:
+        webhook_event_handle(pk)
+    stored = stored_events("TIME", args.orders)
+    profiler = cProfile.Profile() if args.profile else None
+    cpu, wall = time.process_time(), time.perf_counter()
+    if profiler:
+        profiler.enable()
+    for pk in stored:
+        webhook_event_handle(pk)
+    if profiler:
+        profiler.disable()
+    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    handled = Order.objects.filter(order_number__startswith="TIME", state=OrderState.HANDLED).count()
+    counted = min(args.orders, 200)  # Django's query log keeps the last 9,000
+    stored = stored_events("COUNT", counted)
+    settings.DEBUG = True
+    reset_queries()
+    for pk in stored:
+        webhook_event_handle(pk)
+    queries = len(connection.queries)
+    settings.DEBUG = False
+    print(f"{args.orders} orders handled one after another in one process ({handled} handled)")
+    print(f"   CPU  {1000 * cpu / args.orders:6.2f} ms per order (this process only)")
+    print(
+        f"   wall {1000 * wall / args.orders:6.2f} ms per order (with the sandboxes' and PostgreSQL's time)"
+    )
+    print(f"   {queries / counted:.1f} queries per order (BEGIN, SAVEPOINT and COMMIT included)")
+    if profiler:
+        with open(args.profile, "w") as out:
+            pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(80)
+        print(f"   profile written to {args.profile}")
+
+
+if __name__ == "__main__":
+    main()
