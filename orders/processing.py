@@ -404,25 +404,7 @@ def _invoice_finish(
     number = str(invoice.get("number") or "")
     # One commit for the invoice, its number, the credit decisions and, mostly, the end.
     with transaction.atomic():
-        # A refund seen while this worker made the invoice is credited now (same lock as order_refresh);
-        # the snapshot is read again only when a newer one was stored meanwhile. The same look asks
-        # whether a follow-up decided before is still open.
-        stored_at, open_before = (
-            Order.objects.select_for_update(of=("self",))
-            .annotate(
-                open=Exists(FollowUp.objects.filter(order=OuterRef("pk")).exclude(state=FollowUp.State.DONE))
-            )
-            .values_list("snapshot_at", "open")
-            .get(pk=order.pk)
-        )
-        if stored_at != order.snapshot_at:
-            latest = Order.objects.only("snapshot", "total", "payment_status").get(pk=order.pk)
-            order.snapshot, order.total, order.payment_status = (
-                latest.snapshot,
-                latest.total,
-                latest.payment_status,
-            )
-            order.snapshot_at = stored_at
+        open_before = _order_locked_for_end(order)
         fields: dict[str, Any] = {"ef_invoice_number": number}
         decided: list[FollowUp] = []
         if made is not None:
@@ -460,6 +442,28 @@ def _invoice_finish(
         )
     _handled(order, number)
     return False
+
+
+def _order_locked_for_end(order: Order) -> bool:
+    """Take the order's lock (the one order_refresh takes) and pick up a snapshot stored meanwhile, so that
+    a refund seen while this worker made the invoice is credited now; the snapshot is read again only when
+    a newer one was stored. True when a follow-up decided before is still open (same query)."""
+    still_open = FollowUp.objects.filter(order=OuterRef("pk")).exclude(state=FollowUp.State.DONE)
+    stored_at, open_before = (
+        Order.objects.select_for_update(of=("self",))
+        .annotate(open=Exists(still_open))
+        .values_list("snapshot_at", "open")
+        .get(pk=order.pk)
+    )
+    if stored_at != order.snapshot_at:
+        latest = Order.objects.only("snapshot", "total", "payment_status").get(pk=order.pk)
+        order.snapshot, order.total, order.payment_status = (
+            latest.snapshot,
+            latest.total,
+            latest.payment_status,
+        )
+        order.snapshot_at = stored_at
+    return open_before
 
 
 def _handled(order: Order, number: str, **fields: Any) -> None:

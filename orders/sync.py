@@ -46,16 +46,10 @@ class WaitCode:
 
 def _order_get_or_create(licence: Licence, order_number: str) -> Order:
     number = order_number[:100]
-    if transaction.get_connection().in_atomic_block:
-        order, _ = Order.objects.get_or_create(licence=licence, order_number=number)
-        return order
-    # Outside a transaction one autocommitted INSERT does (get_or_create would wrap it in one).
     order = Order.objects.filter(licence=licence, order_number=number).first()
     if order is None:
-        try:
-            order = Order.objects.create(licence=licence, order_number=number)
-        except IntegrityError:  # another worker made it in the meantime
-            order = Order.objects.get(licence=licence, order_number=number)
+        order = Order(licence=licence, order_number=number)
+        _order_insert(order)
     return order
 
 
@@ -176,11 +170,12 @@ def _order_refresh(
             new = _order_insert(order)  # one INSERT with the snapshot; this transaction holds the new row
         else:
             new = False
-        if not new:
+        if new:
+            changed = True
+        else:
             order = Order.objects.select_for_update().get(pk=order.pk)
             order.licence = licence  # read a moment ago: no second look-up
-        changed = new or (order.snapshot or {}).get("updateTimestamp") != snapshot.get("updateTimestamp")
-        if not new:
+            changed = (order.snapshot or {}).get("updateTimestamp") != snapshot.get("updateTimestamp")
             snapshot_store(order, snapshot)
             order.save(update_fields=[*SNAPSHOT_FIELDS, "updated_at"])
         order_decide(order, changed=changed, hand_out=hand_out)
@@ -416,9 +411,7 @@ def _claim_for_caller(order: Order, now: datetime) -> bool:
 
 
 def order_mark_deleted(licence: Licence, order_number: str, *, webhook: WebhookEvent | None = None) -> None:
-    order = Order.objects.filter(licence=licence, order_number=order_number).first()
-    if order is None:
-        order = _order_get_or_create(licence, order_number)
+    order = _order_get_or_create(licence, order_number)
     if webhook is not None:
         order_event_add(
             order,
