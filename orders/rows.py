@@ -8,7 +8,7 @@ from typing import Any
 
 from django.db import connection, models
 
-# Rows per statement: well below SQLite's limit of host parameters (32,766) for the widest table here.
+# Rows per statement at most; fewer where the database takes fewer parameters at once (Django's SQLite: 999).
 CHUNK = 500
 
 
@@ -20,8 +20,10 @@ def rows_insert(model: type[models.Model], fields: Sequence[str], rows: Sequence
     columns = ", ".join(quote(f.column) for f in model_fields)
     head = f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES "  # noqa: S608 - names from the model
     one = "(" + ", ".join(["%s"] * len(model_fields)) + ")"
-    for start in range(0, len(rows), CHUNK):
-        chunk = rows[start : start + CHUNK]
+    limit = connection.features.max_query_params
+    per_statement = min(CHUNK, limit // len(model_fields)) if limit else CHUNK
+    for start in range(0, len(rows), per_statement):
+        chunk = rows[start : start + per_statement]
         params = [
             field.get_db_prep_save(value, connection)
             for row in chunk
