@@ -21,32 +21,12 @@ from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
+from _common import database_recreate, production_env
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 DB = os.environ.get("BENCH_SCALE_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/integration_scale")
-os.environ.update(
-    {
-        "DJANGO_SETTINGS_MODULE": "integration_site.settings",
-        "DEBUG": "false",
-        "HTTPS": "false",
-        "SECRET_KEY": "bench-secret-key-" + "x" * 40,
-        "FIELD_ENCRYPTION_KEYS": "tyjPRZlNE8cGhDJ6kzL1b3z1mWZcj2w7i1D8mHfr1Dc=",
-        "ALLOWED_HOSTS": "testserver",
-        "STATIC_MANIFEST": "false",
-        "DATABASE_URL": DB,
-        "REDIS_URL": "",
-        "LOG_LEVEL": "ERROR",
-    }
-)
-
-
-def fresh_database() -> None:
-    import psycopg
-
-    name, admin = DB.rsplit("/", 1)[1], DB.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
+os.environ.update(production_env(DB, ALLOWED_HOSTS="testserver"))
 
 
 def main() -> None:
@@ -58,7 +38,7 @@ def main() -> None:
     parser.add_argument("--other-orders", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
-    fresh_database()
+    database_recreate(DB)
 
     import django
 

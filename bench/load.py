@@ -26,7 +26,6 @@ import http.client
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -35,16 +34,12 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from _common import database_recreate, free_port, production_env, sandbox_licence_fields, wait_http
+
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 SECRET = "bench_client_secret_0123456789"
 STORES = 8  # several merchants: Ecwid allows 600 requests/min per store token
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def pct(values: list[float], p: float) -> float:
@@ -91,19 +86,6 @@ def cpu_per_item(before: dict[str, float], after: dict[str, float], items: int) 
     return f"CPU ms per invoice: {shown} (total {sum(spent.values()):.1f})"
 
 
-def wait_http(url: str, seconds: float = 30) -> None:
-    import requests
-
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            requests.get(url, timeout=1)
-            return
-        except requests.RequestException:
-            time.sleep(0.2)
-    raise SystemExit(f"{url} did not come up")
-
-
 class Bench:
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
@@ -112,27 +94,21 @@ class Bench:
         self.web = f"http://127.0.0.1:{self.web_port}"
         self.shop = f"http://127.0.0.1:{self.shop_port}"
         self.ef = f"http://127.0.0.1:{self.ef_port}"
-        db = args.database_url
         self.env = {
             **os.environ,
-            "DJANGO_SETTINGS_MODULE": "integration_site.settings",
-            "DEBUG": "false",
-            "HTTPS": "false",
-            "SECRET_KEY": "bench-secret-key-" + "x" * 40,
-            "FIELD_ENCRYPTION_KEYS": "tyjPRZlNE8cGhDJ6kzL1b3z1mWZcj2w7i1D8mHfr1Dc=",
-            "ALLOWED_HOSTS": "127.0.0.1,localhost",
-            "STATIC_MANIFEST": "false",
-            "DATABASE_URL": db,
-            "REDIS_URL": args.redis_url if args.redis else "",
-            "KMOSHOPS_CLIENT_ID": "bench-client",
-            "KMOSHOPS_CLIENT_SECRET": SECRET,
-            "KMOSHOPS_API_URL": f"{self.shop}/api/v3",
-            "EF_API_URL": self.ef,
-            "VIES_URL": f"http://127.0.0.1:{self.vies_port}",
-            "BENCH_BASELINE_VIEW": "true",
-            "LOG_LEVEL": "ERROR",
-            "Q_WORKERS": str(args.workers),
-            "ORDER_RETRY_BASE_SECONDS": "1",
+            **production_env(
+                args.database_url,
+                ALLOWED_HOSTS="127.0.0.1,localhost",
+                REDIS_URL=args.redis_url if args.redis else "",
+                KMOSHOPS_CLIENT_ID="bench-client",
+                KMOSHOPS_CLIENT_SECRET=SECRET,
+                KMOSHOPS_API_URL=f"{self.shop}/api/v3",
+                EF_API_URL=self.ef,
+                VIES_URL=f"http://127.0.0.1:{self.vies_port}",
+                BENCH_BASELINE_VIEW="true",
+                Q_WORKERS=str(args.workers),
+                ORDER_RETRY_BASE_SECONDS="1",
+            ),
         }
 
     # ------------------------------------------------------------------ set-up
@@ -162,13 +138,7 @@ class Bench:
             self.stop(proc)
 
     def database_fresh(self) -> None:
-        import psycopg
-
-        name = self.args.database_url.rsplit("/", 1)[1]
-        admin = self.args.database_url.rsplit("/", 1)[0] + "/postgres"
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            conn.execute(f'CREATE DATABASE "{name}"')
+        database_recreate(self.args.database_url)
         subprocess.run(
             [PYTHON, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=self.env, check=True
         )
@@ -186,9 +156,7 @@ class Bench:
         import django
 
         django.setup()
-        from django.utils import timezone
-
-        from licenses.models import ConnectionStatus, Licence
+        from licenses.models import Licence
 
         case = json.loads(next((ROOT / "tests" / "fixtures" / "orders").glob("a01*.json")).read_text())
         self.case = case
@@ -205,16 +173,8 @@ class Bench:
                 f"{self.ef}/_sandbox/accounts", json={"api_key": key, "rates": [21, 12, 6]}, timeout=5
             )
             Licence.objects.create(
-                store_id=store_id,
                 company_name=f"Bench {n}",
-                shop_token=token["access_token"],
-                shop_profile=profile,
-                shop_status=ConnectionStatus.OK,
-                ef_api_key=key,
-                ef_vat_rates=["0", "6", "12", "21"],
-                ef_status=ConnectionStatus.OK,
-                configured_at=timezone.now(),
-                process_from=timezone.now() - timezone.timedelta(days=3650),
+                **sandbox_licence_fields(store_id, token["access_token"], profile, key),
             )
             stores.append((store_id, token["access_token"], key))
         self.stores = stores

@@ -9,7 +9,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 
 for script in sorted(HERE.glob("*.py")):
-    if script.name == "run_all.py":
+    if script.name == "run_all.py" or script.name.startswith("_"):
         continue
     print(f"== {script.name}")
     subprocess.run([sys.executable, str(script)], check=True)

@@ -20,20 +20,15 @@ import cProfile
 import json
 import os
 import pstats
-import socket
 import subprocess
 import sys
 import time
 import uuid
 from pathlib import Path
 
+from _common import database_recreate, free_port, production_env, sandbox_licence_fields, wait_http
+
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def main() -> None:
@@ -51,31 +46,18 @@ def main() -> None:
     args = parser.parse_args()
     shop_port, ef_port, vies_port = free_port(), free_port(), free_port()
     os.environ.update(
-        {
-            "DJANGO_SETTINGS_MODULE": "integration_site.settings",
-            "DEBUG": "false",
-            "HTTPS": "false",
-            "SECRET_KEY": "bench-secret-key-" + "x" * 40,
-            "FIELD_ENCRYPTION_KEYS": "tyjPRZlNE8cGhDJ6kzL1b3z1mWZcj2w7i1D8mHfr1Dc=",
-            "ALLOWED_HOSTS": "127.0.0.1",
-            "STATIC_MANIFEST": "false",
-            "DATABASE_URL": args.database_url,
-            "REDIS_URL": "",
-            "KMOSHOPS_CLIENT_ID": "bench-client",
-            "KMOSHOPS_CLIENT_SECRET": "bench_client_secret_0123456789",
-            "KMOSHOPS_API_URL": f"http://127.0.0.1:{shop_port}/api/v3",
-            "EF_API_URL": f"http://127.0.0.1:{ef_port}",
-            "VIES_URL": f"http://127.0.0.1:{vies_port}",
-            "LOG_LEVEL": "ERROR",
-            "Q_SYNC": "false",
-        }
+        production_env(
+            args.database_url,
+            ALLOWED_HOSTS="127.0.0.1",
+            KMOSHOPS_CLIENT_ID="bench-client",
+            KMOSHOPS_CLIENT_SECRET="bench_client_secret_0123456789",
+            KMOSHOPS_API_URL=f"http://127.0.0.1:{shop_port}/api/v3",
+            EF_API_URL=f"http://127.0.0.1:{ef_port}",
+            VIES_URL=f"http://127.0.0.1:{vies_port}",
+            Q_SYNC="false",
+        )
     )
-    import psycopg
-
-    name = args.database_url.rsplit("/", 1)[1]
-    with psycopg.connect(args.database_url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
+    database_recreate(args.database_url)
     sandboxes = subprocess.Popen(
         [sys.executable, "manage.py", "sandbox", "--kmoshops-port", str(shop_port), "--ef-port", str(ef_port)]
         + ["--vies-port", str(vies_port), "--webhook-url", "http://127.0.0.1:9/unused"],
@@ -99,22 +81,13 @@ def run(args: argparse.Namespace, shop: str, ef: str) -> None:
     from django.conf import settings
     from django.core.management import call_command
     from django.db import connection, reset_queries
-    from django.utils import timezone
 
-    from licenses.models import ConnectionStatus, Licence
+    from licenses.models import Licence
     from orders.intake import webhook_event_handle
     from orders.models import Order, OrderState, WebhookEvent
 
     call_command("migrate", verbosity=0)
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            requests.get(f"{shop}/_sandbox/state", timeout=1)
-            break
-        except requests.RequestException:
-            if time.monotonic() > deadline:
-                raise SystemExit("the sandboxes did not come up") from None
-            time.sleep(0.2)
+    wait_http(f"{shop}/_sandbox/state")
     case = json.loads(next((ROOT / "tests" / "fixtures" / "orders").glob("a01*.json")).read_text())
     profile = copy.deepcopy(case["store_profile"])
     store_id = 97800001
@@ -124,16 +97,7 @@ def run(args: argparse.Namespace, shop: str, ef: str) -> None:
     requests.post(f"{shop}/_sandbox/app", json={"rate_limit_per_minute": 10**6}, timeout=5)
     requests.post(f"{ef}/_sandbox/accounts", json={"api_key": "bench-ef", "rates": [21, 12, 6]}, timeout=5)
     licence = Licence.objects.create(
-        store_id=store_id,
-        company_name="Bench",
-        shop_token=token["access_token"],
-        shop_profile=profile,
-        shop_status=ConnectionStatus.OK,
-        ef_api_key="bench-ef",
-        ef_vat_rates=["0", "6", "12", "21"],
-        ef_status=ConnectionStatus.OK,
-        configured_at=timezone.now(),
-        process_from=timezone.now() - timezone.timedelta(days=3650),
+        company_name="Bench", **sandbox_licence_fields(store_id, token["access_token"], profile, "bench-ef")
     )
 
     def stored_events(prefix: str, count: int) -> list[int]:

@@ -5,11 +5,10 @@ said no. Whoever wants them opens `calls_recorded()`; without one, nothing is ke
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
+
+from .context_list import ContextList
 
 ERROR_TEXT_MAX = 500
 
@@ -25,31 +24,12 @@ class Call:
     error: str = ""
 
 
-_recorder: ContextVar[list[Call] | None] = ContextVar("call_recorder", default=None)
+_calls: ContextList[Call] = ContextList("calls_recorded")
 
-
-@contextmanager
-def calls_recorded() -> Iterator[list[Call]]:
-    """Collect the calls made inside this block (in this thread or task)."""
-    calls: list[Call] = []
-    token = _recorder.set(calls)
-    try:
-        yield calls
-    finally:
-        _recorder.reset(token)
+# Whoever wants the calls opens `calls_recorded()` (a block collecting them) and may take them midway.
+calls_recorded = _calls.collecting
+calls_taken = _calls.taken
 
 
 def call_record(call: Call) -> None:
-    calls = _recorder.get()
-    if calls is not None:
-        calls.append(call)
-
-
-def calls_taken() -> list[Call]:
-    """The calls recorded so far in the open block, handed over (the block goes on with an empty list)."""
-    calls = _recorder.get()
-    if not calls:
-        return []
-    taken = list(calls)
-    calls.clear()
-    return taken
+    _calls.add(call)  # outside a block nothing is kept

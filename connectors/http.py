@@ -58,13 +58,12 @@ class HttpTransport:
         service: str,
         headers: dict[str, str] | None = None,
         timeout: tuple[float, float] | None = None,
-        session: requests.Session | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.service = service
         self.timeout = timeout or default_timeout()
         self.headers = dict(headers or {})  # sent with each request: the session is shared
-        self.session = session or shared_session(self.base_url)
+        self.session = shared_session(self.base_url)
 
     def url(self, path: str) -> str:
         return f"{self.base_url}/{path.lstrip('/')}"

@@ -253,8 +253,11 @@ def _check(order: Order, domain: DomainOrder, licence: Licence) -> None:
 def client_match_or_create(order: Order, domain: DomainOrder, licence: Licence, ef: EfClient) -> int:
     """By e-mail, case-insensitive and exact; an existing EF client is never modified."""
     email = domain.customer.email.strip().lower()
-    known = EfClientMatch.objects.filter(licence=licence, email=email).values_list("ef_client_id", flat=True)
-    match = known.first()
+    match = (
+        EfClientMatch.objects.filter(licence=licence, email=email)
+        .values_list("ef_client_id", flat=True)
+        .first()
+    )
     if match:
         order_event_add(
             order,

@@ -101,11 +101,7 @@ def orders_hand_out_round() -> int:
             .order_by("updated_at", "pk")
             .values_list("pk", flat=True)[:share]
         )
-        taken = (
-            Order.objects.filter(pk__in=ids, state=OrderState.QUEUED)
-            .filter(Q(handed_out_at__isnull=True) | Q(handed_out_at__lt=lost_before))
-            .update(handed_out_at=now)
-        )
+        taken = waiting.filter(pk__in=ids).update(handed_out_at=now)
         if taken:
             for pk in ids:
                 enqueue("orders.tasks.order_process_task", pk)

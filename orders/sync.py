@@ -44,13 +44,12 @@ class WaitCode:
     SETUP = "setup"
 
 
-def _order_get_or_create(licence: Licence, order_number: str) -> Order:
+def _order_found_or_new(licence: Licence, order_number: str, *, look: bool = True) -> Order:
+    """The order's row, or an unsaved Order for one we have never seen (`_order_insert` makes its row).
+    `look=False` skips the look-up: the INSERT that makes the row takes over one that exists after all."""
     number = order_number[:100]
-    order = Order.objects.filter(licence=licence, order_number=number).first()
-    if order is None:
-        order = Order(licence=licence, order_number=number)
-        _order_insert(order)
-    return order
+    found = Order.objects.filter(licence=licence, order_number=number).first() if look else None
+    return found or Order(licence=licence, order_number=number)
 
 
 # The order fields `snapshot_store` sets (written with `save(update_fields=...)`, not the whole row).
@@ -95,13 +94,10 @@ def order_refresh(
 
     `hand_out` says how a queued order reaches a worker (see HandOut).
     """
-    number = order_number[:100]
-    # An order.created webhook is mostly about an order we have never seen: no look-up first (if the row
-    # exists after all, the INSERT that would make it finds it and takes it over).
+    # An order.created webhook is mostly about an order we have never seen: no look-up first. A new order's
+    # row is made in the commit that stores what the read found.
     new_likely = webhook is not None and webhook.event_type == "order.created"
-    order = None if new_likely else Order.objects.filter(licence=licence, order_number=number).first()
-    if order is None:  # first seen now: the row is made in the commit that stores what the read found
-        order = Order(licence=licence, order_number=number)
+    order = _order_found_or_new(licence, order_number, look=not new_likely)
     with order_attempt_recorded(order):  # its timeline lines and calls in one commit
         return _order_refresh(
             licence, order, trigger=trigger, snapshot=snapshot, webhook=webhook, hand_out=hand_out
@@ -130,13 +126,13 @@ def _order_refresh(
         try:
             snapshot = shop_client(licence).order_get(order_number)
         except AuthenticationError as exc:
-            _order_saved(order)
+            _order_insert_once(order)
             connection_failing(licence, "shop", exc.message)
             _read_failed(order, exc)
             _wait(order, *HOLD_SHOP)
             return order
         except NotFoundError as exc:
-            _order_saved(order)
+            _order_insert_once(order)
             order_event_add(
                 order,
                 OrderEvent.Kind.READ,
@@ -150,7 +146,7 @@ def _order_refresh(
                 )
             return order
         except ConnectorError as exc:
-            _order_saved(order)
+            _order_insert_once(order)
             _read_failed(order, exc)
             Order.objects.filter(pk=order.pk).update(needs_read=True)
             if isinstance(exc, TransientError) and order.state not in (
@@ -165,11 +161,10 @@ def _order_refresh(
     status, total = str(snapshot.get("paymentStatus") or ""), str(snapshot.get("total"))
     order_event_add(order, OrderEvent.Kind.READ, Text(template, trigger=trigger, status=status, total=total))
     with transaction.atomic():
+        new = False
         if order.pk is None:
             snapshot_store(order, snapshot)
             new = _order_insert(order)  # one INSERT with the snapshot; this transaction holds the new row
-        else:
-            new = False
         if new:
             changed = True
         else:
@@ -200,8 +195,8 @@ def _order_insert(order: Order) -> bool:
         return False
 
 
-def _order_saved(order: Order) -> None:
-    """Before a failed read is written down about an order first seen now, its row must exist."""
+def _order_insert_once(order: Order) -> None:
+    """Before anything is written down about an order first seen now, its row must exist."""
     if order.pk is None:
         _order_insert(order)
 
@@ -411,7 +406,8 @@ def _claim_for_caller(order: Order, now: datetime) -> bool:
 
 
 def order_mark_deleted(licence: Licence, order_number: str, *, webhook: WebhookEvent | None = None) -> None:
-    order = _order_get_or_create(licence, order_number)
+    order = _order_found_or_new(licence, order_number)
+    _order_insert_once(order)
     if webhook is not None:
         order_event_add(
             order,

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
 from typing import Any
 
 from django.utils import timezone
+
+from connectors.context_list import ContextList
 
 from .models import Order, OrderEvent
 from .rows import rows_insert
 from .texts import payload_of
 
-_batch: ContextVar[list[OrderEvent] | None] = ContextVar("timeline_batch", default=None)
+# Lines written inside `timeline_collected()` are collected, not stored: the block's owner stores them when
+# it ends (a worker attempt writes its six or so lines in one INSERT, in the commit of its call log).
+_lines: ContextList[OrderEvent] = ContextList("timeline_collected")
+timeline_collected = _lines.collecting
+timeline_taken = _lines.taken
 
 
 def order_event_add(
@@ -29,24 +32,9 @@ def order_event_add(
         detail=detail or {},
         actor=actor,
     )
-    batch = _batch.get()
-    if batch is None:
+    if not _lines.add(event):
         event.save()
-    else:
-        batch.append(event)
     return event
-
-
-@contextmanager
-def timeline_collected() -> Iterator[list[OrderEvent]]:
-    """The lines written inside the block are collected, not stored: the caller stores them when it ends
-    (a worker attempt writes its six or so lines in one INSERT, in the commit of its call log)."""
-    batch: list[OrderEvent] = []
-    token = _batch.set(batch)
-    try:
-        yield batch
-    finally:
-        _batch.reset(token)
 
 
 def timeline_store(events: list[OrderEvent]) -> None:
@@ -55,13 +43,3 @@ def timeline_store(events: list[OrderEvent]) -> None:
         ("order", "at", "kind", "message", "message_text", "detail", "actor"),
         [(e.order.pk, e.at, e.kind, e.message, e.message_text, e.detail, e.actor) for e in events],
     )
-
-
-def timeline_taken() -> list[OrderEvent]:
-    """The lines collected so far in the open block, handed over (the block goes on with an empty list)."""
-    batch = _batch.get()
-    if not batch:
-        return []
-    taken = list(batch)
-    batch.clear()
-    return taken

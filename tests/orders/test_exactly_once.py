@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import time
 
 import pytest
@@ -13,6 +12,7 @@ from orders.catchup import licence_catch_up
 from orders.models import Order, OrderState, WebhookEvent
 from orders.processing import order_process
 from orders.sweep import orders_sweep
+from tests.concurrency import at_once
 from tests.conftest import control, order_fixture
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -175,24 +175,8 @@ def test_two_workers_racing_on_one_order_make_one_invoice(pipeline):
     licence.configured_at = licence.created_at
     licence.save()
     pipeline.ef_fault(status=0, delay=0.3, path="/invoices", method="POST")  # widen the window
-    barrier = threading.Barrier(4)
-    errors = []
-
-    def worker():
-        try:
-            barrier.wait()
-            order_process(order.pk)
-        except Exception as exc:  # noqa: BLE001 - shown in the assertion
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
-    assert errors == []
+    results = at_once(*[lambda: order_process(order.pk)] * 4)
+    assert [r for r in results if isinstance(r, Exception)] == []
     order.refresh_from_db()
     assert order.state == OrderState.HANDLED
     assert order.attempts == 1
@@ -218,24 +202,8 @@ def test_workers_reading_one_new_order_at_once_make_one_row_and_one_invoice(pipe
         )
         for n in range(4)
     ]
-    barrier = threading.Barrier(len(events))
-    errors = []
-
-    def worker(event_pk: int) -> None:
-        try:
-            barrier.wait()
-            webhook_event_handle(event_pk)
-        except Exception as exc:  # noqa: BLE001 - shown in the assertion
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(event.pk,)) for event in events]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
-    assert errors == []
+    results = at_once(*[lambda pk=event.pk: webhook_event_handle(pk) for event in events])
+    assert [r for r in results if isinstance(r, Exception)] == []
     [order] = Order.objects.filter(licence=licence, order_number="K3M7Q")
     order = pipeline.wait(licence, "K3M7Q", states=(OrderState.HANDLED,))
     assert len(pipeline.ef_invoices(licence)) == 1
@@ -244,7 +212,6 @@ def test_workers_reading_one_new_order_at_once_make_one_row_and_one_invoice(pipe
 
 
 def test_a_catch_up_with_nothing_new_reads_no_orders_of_the_licence(pipeline):
-    from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
     from tests.factories import order_for

@@ -3,10 +3,8 @@ hands each new event to the workers exactly once, also when tickers run on sever
 
 from __future__ import annotations
 
-import threading
-
 import pytest
-from django.db import connection, connections
+from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django_q.brokers import get_broker
 from django_q.conf import Conf
@@ -14,6 +12,7 @@ from django_q.conf import Conf
 from licenses.models import Licence
 from orders.models import WebhookEvent, WebhookOutcome
 from orders.sweep import webhook_events_hand_out
+from tests.concurrency import at_once
 from tests.orders.test_webhook_endpoint import event, post
 
 
@@ -69,21 +68,10 @@ def test_tickers_on_several_hosts_never_hand_out_an_event_twice(client, workers_
     licence = Licence.objects.create(store_id=97512003, company_name="Shop")
     for n in range(60):
         assert post(client, event(licence.store_id, order_id=f"C{n}")).status_code == 200
-    start = threading.Barrier(4)
-    counts: list[int] = []
 
-    def ticker() -> None:
-        try:
-            start.wait()
-            for _ in range(5):
-                counts.append(webhook_events_hand_out(limit=7))
-        finally:
-            connections.close_all()
+    def ticker() -> int:
+        return sum(webhook_events_hand_out(limit=7) for _ in range(5))
 
-    threads = [threading.Thread(target=ticker) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
+    counts = at_once(*[ticker] * 4)
     assert sum(counts) == 60
     assert workers_elsewhere.queue_size() == 60
