@@ -14,6 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 
+from connectors.eenvoudigfactureren.client import SERVICE as EF_SERVICE
 from connectors.errors import TransientError
 
 from .call_log import order_attempt_store_now
@@ -87,7 +88,8 @@ def retry_schedule(order: Order, exc: TransientError, *, code: str, count_attemp
     attempts = order.attempts + (1 if count_attempt else 0)
     final = gave_up(attempts, exc)
     if final is not None:
-        order_error(order, code, final, ef_answer=exc.message)
+        # `ef_answer` is shown as "EenvoudigFactureren answered": only EF's own words go there.
+        order_error(order, code, final, ef_answer=exc.message if exc.service == EF_SERVICE else "")
         return
     at = retry_at(attempts, exc)
     reason = Text(

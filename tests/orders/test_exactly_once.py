@@ -153,6 +153,8 @@ def test_a_shop_that_cannot_be_read_ends_in_shop_unreachable(pipeline, settings)
     order = drive(pipeline, licence, "K3M7Q")
     assert order.state == OrderState.ERROR
     assert order.error_code == "SHOP_UNREACHABLE"
+    # The shop's words are in the error; nothing is shown as "EenvoudigFactureren answered".
+    assert "503" in order.error_message and order.ef_answer == ""
 
 
 def test_the_answer_lost_after_ef_created_the_invoice_makes_no_second_one(pipeline):
