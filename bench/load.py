@@ -379,6 +379,24 @@ class Bench:
             f"setup: gunicorn {args.gunicorn_workers} workers, PostgreSQL, {broker} broker, {os.cpu_count()} cores"
         )
 
+        if not args.sustained_only:
+            self.ingest_phases()
+        self._purge_backlog()
+        workers = self.start(PYTHON, "manage.py", "qcluster")
+        ticker = self.start(PYTHON, "manage.py", "pipeline_ticker")
+        time.sleep(3)
+        if not args.sustained_only:
+            placed = self.place_orders("L", 10, args.seconds * 2)
+            done = self.handled(placed, 60)
+            latencies = [done[n] - placed[n] for n in done]
+            print(
+                f"3. webhook → invoice at 10 orders/s for {args.seconds * 2:.0f} s ({args.workers} workers): "
+                f"{len(done)}/{len(placed)} handled, p50 {pct(latencies, 50):.2f} s, p99 {pct(latencies, 99):.2f} s"
+            )
+        self.sustained(workers, ticker)
+
+    def ingest_phases(self) -> None:
+        args = self.args
         self.saturate("/bench/one-insert/", 2, args.connections)  # warm both up
         self.saturate("/webhooks/kmoshops/", 2, args.connections)
         # Interleaved slices, so that a machine that speeds up or slows down meanwhile (shared cores) weighs
@@ -410,18 +428,8 @@ class Bench:
             f"p50 {pct(steady, 50):.1f} ms, p99 {pct(steady, 99):.1f} ms"
         )
 
-        self._purge_backlog()
-        workers = self.start(PYTHON, "manage.py", "qcluster")
-        ticker = self.start(PYTHON, "manage.py", "pipeline_ticker")
-        time.sleep(3)
-        placed = self.place_orders("L", 10, args.seconds * 2)
-        done = self.handled(placed, 60)
-        latencies = [done[n] - placed[n] for n in done]
-        print(
-            f"3. webhook → invoice at 10 orders/s for {args.seconds * 2:.0f} s ({args.workers} workers): "
-            f"{len(done)}/{len(placed)} handled, p50 {pct(latencies, 50):.2f} s, p99 {pct(latencies, 99):.2f} s"
-        )
-
+    def sustained(self, workers: subprocess.Popen, ticker: subprocess.Popen) -> None:
+        args = self.args
         offered = args.burst_rate
         cpu_before = cpu_by_role()
         placing = time.time()
@@ -432,7 +440,7 @@ class Bench:
         finished = sorted(done.values())
         span = (finished[-1] - min(placed.values())) if finished else float("nan")
         pipeline_rate = len(done) / span if finished else 0.0
-        backlog_line, fair_line = self.fairness(args.backlog)
+        backlog_line, fair_line = self.fairness(args.backlog) if not args.sustained_only else ("", "")
         self.stop(workers)
         self.stop(ticker)
         loop_orders = min(200, int(offered * args.seconds))
@@ -450,8 +458,9 @@ class Bench:
         print(f"   ratio           : pipeline / single loop = {pipeline_rate / yardstick:.2f}")
         print(f"   pipeline {cpu_line}")
         print(f"   single loop {loop_cpu_line}")
-        print(backlog_line)
-        print(fair_line)
+        if backlog_line:
+            print(backlog_line)
+            print(fair_line)
 
     def fairness(self, backlog: int) -> tuple[str, str]:
         """One licence has `backlog` orders queued (what a catch-up or a resume after a long outage leaves);
@@ -521,6 +530,9 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="django-q2 worker processes")
     parser.add_argument("--backlog", type=int, default=10_000, help="one licence's queued orders in phase 5")
     parser.add_argument("--gunicorn-workers", type=int, default=3)
+    parser.add_argument(
+        "--sustained-only", action="store_true", help="phase 4 only (when working on the workers' cost)"
+    )
     bench = Bench(parser.parse_args())
     try:
         bench.run()

@@ -220,6 +220,12 @@ ORDER_CALL_LOG_DAYS = env.int("ORDER_CALL_LOG_DAYS", default=90)
 ORDER_TICK_SECONDS = env.float("ORDER_TICK_SECONDS", default=5.0)
 # How often it hands newly stored webhook events to the workers (the webhook itself only stores them).
 WEBHOOK_HAND_OUT_SECONDS = env.float("WEBHOOK_HAND_OUT_SECONDS", default=0.1)
+# At most this many events in one worker task when many arrive at once (one task per event costs the queue
+# more than the event's own database work); fewer when there are fewer than the workers.
+WEBHOOK_BATCH_MAX = env.int("WEBHOOK_BATCH_MAX", default=10)
+# A worker stops starting events of its batch after this long and gives the rest back to the ticker, so
+# that a batch of slow orders neither outlasts the task timeout nor holds events another worker could take.
+WEBHOOK_BATCH_SECONDS = env.float("WEBHOOK_BATCH_SECONDS", default=15.0)
 # After an invoice create whose answer never came (timeout, lost connection, 5xx), no new create until a
 # look-up made this long after the read timeout ran out finds nothing (EF may still be storing it).
 EF_UNCERTAIN_CREATE_MARGIN_SECONDS = env.float("EF_UNCERTAIN_CREATE_MARGIN_SECONDS", default=40.0)

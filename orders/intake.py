@@ -98,7 +98,33 @@ def webhook_event_insert(event: ParsedEvent) -> tuple[int, int | None] | None:
 
 def webhook_event_handle(event_pk: int) -> None:
     """The slow part, in a worker: act on one stored event. A failure marks the event failed for staff."""
-    event = WebhookEvent.objects.select_related("licence").get(pk=event_pk)
+    webhook_events_handle([event_pk])
+
+
+def webhook_events_handle(event_pks: list[int]) -> None:
+    """Act on a batch of stored events one after another, read in one query. Events of one licence share
+    its row, so that what one event learns (a connection failing) holds for the next. After
+    WEBHOOK_BATCH_SECONDS the events not started yet go back to the ticker, which hands them out again."""
+    deadline = time.monotonic() + settings.WEBHOOK_BATCH_SECONDS
+    events = list(WebhookEvent.objects.select_related("licence").filter(pk__in=event_pks).order_by("pk"))
+    licences: dict[int, Licence] = {}
+    for n, event in enumerate(events):
+        if n and time.monotonic() > deadline:
+            webhook_events_give_back([later.pk for later in events[n:]])
+            return
+        if event.licence is not None:
+            event.licence = licences.setdefault(event.licence.pk, event.licence)
+        _handle_one(event)
+
+
+def webhook_events_give_back(event_pks: list[int]) -> int:
+    """Events handed out but not started go back to the ticker's next round."""
+    return WebhookEvent.objects.filter(pk__in=event_pks, outcome=WebhookOutcome.QUEUED).update(
+        handed_out_at=None
+    )
+
+
+def _handle_one(event: WebhookEvent) -> None:
     if event.outcome != WebhookOutcome.QUEUED:
         return  # handled already (a task handed out again after it was thought lost)
     try:

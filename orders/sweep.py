@@ -141,9 +141,25 @@ def _events_hand_out(events: QuerySet[WebhookEvent], limit: int) -> int:
         )
         if ids:
             WebhookEvent.objects.filter(pk__in=ids).update(handed_out_at=timezone.now())
-            for pk in ids:
-                enqueue("orders.tasks.webhook_event_task", pk)
+            for batch in webhook_batches(ids, settings.Q_CLUSTER["workers"], settings.WEBHOOK_BATCH_MAX):
+                enqueue("orders.tasks.webhook_events_task", batch)
     return len(ids)
+
+
+def webhook_batches(ids: list[int], workers: int, most: int) -> list[list[int]]:
+    """Split events handed out together into tasks: at least one per worker while there are enough events
+    (no worker idles while another holds a queue of them), at most `most` events per task (one task per
+    event costs the queue more than the event's own database work), in the order they came."""
+    if not ids:
+        return []
+    count = min(len(ids), max(workers, 1, -(-len(ids) // max(most, 1))))
+    size, extra = divmod(len(ids), count)
+    batches, start = [], 0
+    for n in range(count):
+        end = start + size + (1 if n < extra else 0)
+        batches.append(ids[start:end])
+        start = end
+    return batches
 
 
 def follow_ups_left_behind() -> int:

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 from .catchup import catch_up_all
-from .intake import webhook_event_handle
+from .intake import webhook_event_handle, webhook_events_handle
 from .processing import order_process
 from .sweep import orders_sweep
 
 
 def webhook_event_task(event_pk: int) -> None:
+    """One event (sync mode, and tasks queued by a release before batches)."""
     webhook_event_handle(event_pk)
+
+
+def webhook_events_task(event_pks: list[int]) -> None:
+    webhook_events_handle(event_pks)
 
 
 def order_process_task(order_pk: int) -> None:
