@@ -20,6 +20,7 @@ from connectors.errors import TransientError
 from .call_log import order_attempt_store_now
 from .models import Order, OrderEvent, OrderState
 from .retry import retry_delay_seconds
+from .rows import row_update
 from .texts import Text, text_fields
 from .timeline import order_event_add
 
@@ -33,10 +34,10 @@ def order_update(order: Order, **fields: Any) -> None:
     fields = text_fields(**fields)
     if "state" in fields:
         with transaction.atomic(savepoint=False):  # inside a caller's transaction: no savepoint of its own
-            Order.objects.filter(pk=order.pk).update(**fields)
+            row_update(Order, order.pk, fields)
             order_attempt_store_now(order.pk)
     else:  # one autocommitted UPDATE, no transaction around it
-        Order.objects.filter(pk=order.pk).update(**fields)
+        row_update(Order, order.pk, fields)
     for name, value in fields.items():
         setattr(order, name, value)
 

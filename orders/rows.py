@@ -1,9 +1,9 @@
-"""Append-only rows written in bulk without the ORM's per-object work (no ids come back): the timeline lines
-and outbound calls a worker attempt collected, in one multi-row INSERT each."""
+"""Rows written without the ORM building each statement anew: the timeline lines and outbound calls a worker
+attempt collected (one multi-row INSERT each; no ids come back) and the single-row UPDATEs of the hot paths."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from django.db import connection, models
@@ -31,3 +31,39 @@ def rows_insert(model: type[models.Model], fields: Sequence[str], rows: Sequence
         ]
         with connection.cursor() as cursor:
             cursor.execute(head + ", ".join([one] * len(chunk)), params)
+
+
+def row_update(
+    model: type[models.Model],
+    pk: int,
+    values: Mapping[str, Any],
+    *,
+    when: Mapping[str, Any] | None = None,
+    add_one: Sequence[str] = (),
+) -> int:
+    """`model.objects.filter(pk=pk, **when).update(**values)` for the hot paths, without the ORM building the
+    statement anew each time (a quarter of a millisecond of CPU per UPDATE): values prepared as the ORM
+    prepares them for saving, `add_one` fields incremented in the same statement, `when` as extra
+    `column = value` conditions. Returns the number of rows changed (0 or 1)."""
+    meta = model._meta
+    quote = connection.ops.quote_name
+    assignments, params = [], []
+    for name, value in values.items():
+        field = meta.get_field(name)
+        assignments.append(f"{quote(field.column)} = %s")
+        params.append(field.get_db_prep_save(value, connection))
+    for name in add_one:
+        column = quote(meta.get_field(name).column)
+        assignments.append(f"{column} = {column} + 1")
+    conditions = [f"{quote(meta.pk.column)} = %s"]
+    params.append(pk)
+    for name, value in (when or {}).items():
+        if value is None:
+            raise ValueError(f"row_update: {name} = NULL never matches; say what the row must hold")
+        field = meta.get_field(name)
+        conditions.append(f"{quote(field.column)} = %s")
+        params.append(field.get_db_prep_value(value, connection))
+    sql = f"UPDATE {quote(meta.db_table)} SET {', '.join(assignments)} WHERE {' AND '.join(conditions)}"  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount

@@ -9,7 +9,6 @@ from enum import StrEnum
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 
@@ -24,6 +23,7 @@ from .follow_ups import credits_plan, follow_ups_waiting
 from .models import Order, OrderEvent, OrderState, WebhookEvent, WebhookOutcome
 from .outcomes import retry_schedule
 from .queue import enqueue
+from .rows import row_update
 from .texts import Text, text_fields
 from .timeline import order_event_add
 
@@ -176,7 +176,7 @@ def _order_refresh(
         order_decide(order, changed=changed, hand_out=hand_out)
         order_attempt_store_now(order.pk)  # the read's lines and call commit with what it decided
         if webhook is not None:  # and so does the event's outcome
-            WebhookEvent.objects.filter(pk=webhook.pk).update(outcome=WebhookOutcome.HANDLED)
+            row_update(WebhookEvent, webhook.pk, {"outcome": WebhookOutcome.HANDLED})
     return order
 
 
@@ -223,9 +223,7 @@ def _read_failed(order: Order, exc: ConnectorError) -> None:
 
 def _set_state(order: Order, state: str, reason: str, *, wait_code: str = "") -> None:
     previous = order.state
-    Order.objects.filter(pk=order.pk).update(
-        **text_fields(state=state, state_reason=reason, wait_code=wait_code)
-    )
+    row_update(Order, order.pk, text_fields(state=state, state_reason=reason, wait_code=wait_code))
     order.state, order.state_reason, order.wait_code = state, reason, wait_code
     if previous != state or reason:
         order_event_add(order, OrderEvent.Kind.STATE, state_change(previous, state, reason))
@@ -365,11 +363,8 @@ def order_queue(order: Order, *, reason: str = "", hand_out: str = HandOut.NOW) 
     if hand_out == HandOut.CALLER and _claim_for_caller(order, now):
         return
     handed_out_at = None if hand_out == HandOut.ROUND else now
-    Order.objects.filter(pk=order.pk).update(
-        **text_fields(state=OrderState.QUEUED, state_reason=reason, wait_code="", next_attempt_at=None),
-        handed_out_at=handed_out_at,
-        updated_at=now,
-    )
+    fields = text_fields(state=OrderState.QUEUED, state_reason=reason, wait_code="", next_attempt_at=None)
+    row_update(Order, order.pk, {**fields, "handed_out_at": handed_out_at, "updated_at": now})
     previous, order.state, order.handed_out_at = order.state, OrderState.QUEUED, handed_out_at
     order_event_add(order, OrderEvent.Kind.STATE, state_change(previous, OrderState.QUEUED, reason))
     if hand_out != HandOut.ROUND:
@@ -391,9 +386,7 @@ def _claim_for_caller(order: Order, now: datetime) -> bool:
         handed_out_at=now,
         updated_at=now,
     )
-    claimed = Order.objects.filter(pk=order.pk, state=order.state).update(
-        **fields, attempts=F("attempts") + 1
-    )
+    claimed = row_update(Order, order.pk, fields, when={"state": order.state}, add_one=("attempts",))
     if not claimed:
         return False
     previous = order.state
