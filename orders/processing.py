@@ -40,6 +40,7 @@ from .invoice_mapping import (
 )
 from .models import EfClientMatch, FollowUp, Order, OrderEvent, OrderState
 from .outcomes import order_error, order_update, retry_later, retry_schedule
+from .rows import row_value
 from .sync import (
     HOLD_EF,
     HOLD_SHOP,
@@ -253,11 +254,7 @@ def _check(order: Order, domain: DomainOrder, licence: Licence) -> None:
 def client_match_or_create(order: Order, domain: DomainOrder, licence: Licence, ef: EfClient) -> int:
     """By e-mail, case-insensitive and exact; an existing EF client is never modified."""
     email = domain.customer.email.strip().lower()
-    match = (
-        EfClientMatch.objects.filter(licence=licence, email=email)
-        .values_list("ef_client_id", flat=True)
-        .first()
-    )
+    match = row_value(EfClientMatch, "ef_client_id", {"licence": licence.pk, "email": email})
     if match:
         order_event_add(
             order,

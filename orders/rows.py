@@ -67,3 +67,54 @@ def row_update(
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.rowcount
+
+
+def row_insert_unless_exists(obj: models.Model, unique: Sequence[str]) -> bool:
+    """INSERT the object's row unless one with the same `unique` fields exists: then nothing is written and
+    False comes back. One statement (`ON CONFLICT … DO NOTHING RETURNING`): no savepoint to survive a
+    conflict inside the caller's transaction. Fields are prepared as `save()` prepares them (auto_now)."""
+    meta = obj._meta
+    quote = connection.ops.quote_name
+    fields = [field for field in meta.concrete_fields if not field.primary_key]
+    params = [field.get_db_prep_save(field.pre_save(obj, True), connection) for field in fields]
+    sql = (
+        f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "  # noqa: S608
+        f"VALUES ({', '.join(['%s'] * len(fields))}) "
+        f"ON CONFLICT ({', '.join(quote(meta.get_field(name).column) for name in unique)}) DO NOTHING "
+        f"RETURNING {quote(meta.pk.column)}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    obj.pk = row[0]
+    obj._state.adding, obj._state.db = False, connection.alias
+    return True
+
+
+# Types the database hands back as Python wants them, on PostgreSQL and SQLite alike (no converters).
+_PLAIN = {"AutoField", "BigAutoField", "IntegerField", "BigIntegerField", "PositiveIntegerField", "CharField"}
+
+
+def row_value(model: type[models.Model], name: str, where: Mapping[str, Any]) -> Any:
+    """`model.objects.filter(**where).values_list(name, flat=True).first()` for the hot paths, for numbers
+    and short text (fields that need no conversion from the database); None when no row matches."""
+    meta = model._meta
+    quote = connection.ops.quote_name
+    field = meta.get_field(name)
+    if field.get_internal_type() not in _PLAIN:
+        raise ValueError(f"row_value: {name} needs converting from the database; use the ORM")
+    conditions, params = [], []
+    for key, value in where.items():
+        condition = meta.get_field(key)
+        conditions.append(f"{quote(condition.column)} = %s")
+        params.append(condition.get_db_prep_value(value, connection))
+    sql = (
+        f"SELECT {quote(field.column)} FROM {quote(meta.db_table)} "  # noqa: S608 - names from the model
+        f"WHERE {' AND '.join(conditions)} ORDER BY {quote(meta.pk.column)} LIMIT 1"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    return row[0] if row else None

@@ -8,7 +8,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 
@@ -23,7 +23,7 @@ from .follow_ups import credits_plan, follow_ups_waiting
 from .models import Order, OrderEvent, OrderState, WebhookEvent, WebhookOutcome
 from .outcomes import retry_schedule
 from .queue import enqueue
-from .rows import row_update
+from .rows import row_insert_unless_exists, row_update
 from .texts import Text, text_fields
 from .timeline import order_event_add
 
@@ -183,16 +183,13 @@ def _order_refresh(
 def _order_insert(order: Order) -> bool:
     """Make the row of an order first seen now. False when a worker with a duplicate event made it first:
     `order` then holds that row's values (its timeline lines, collected on this object, follow it)."""
-    try:
-        with transaction.atomic():  # a savepoint: the caller's transaction goes on after a conflict
-            order.save(force_insert=True)
+    if row_insert_unless_exists(order, ("licence", "order_number")):
         return True
-    except IntegrityError:
-        existing = Order.objects.get(licence_id=order.licence_id, order_number=order.order_number)
-        for field in Order._meta.concrete_fields:
-            setattr(order, field.attname, getattr(existing, field.attname))
-        order._state.adding = False
-        return False
+    existing = Order.objects.get(licence_id=order.licence_id, order_number=order.order_number)
+    for field in Order._meta.concrete_fields:
+        setattr(order, field.attname, getattr(existing, field.attname))
+    order._state.adding = False
+    return False
 
 
 def _order_insert_once(order: Order) -> None:

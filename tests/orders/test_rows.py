@@ -6,10 +6,11 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
+from django.db import transaction
 
 from licenses.models import Licence
-from orders.models import Order, OrderCall, OrderEvent
-from orders.rows import row_update
+from orders.models import EfClientMatch, Order, OrderCall, OrderEvent
+from orders.rows import row_insert_unless_exists, row_update, row_value
 from orders.texts import Text
 from orders.timeline import order_event_add, timeline_collected, timeline_store
 
@@ -54,3 +55,29 @@ def test_a_hot_path_update_stores_values_as_the_orm_does_and_honours_its_conditi
     assert stored.ef_invoice_payload == values["ef_invoice_payload"]
     with pytest.raises(ValueError, match="NULL"):
         row_update(Order, order.pk, {"state": "open"}, when={"claimed_at": None})
+
+
+@pytest.mark.django_db
+def test_a_new_row_is_made_once_and_a_conflict_leaves_the_transaction_usable():
+    licence = Licence.objects.create(store_id=97100003)
+    first = Order(licence=licence, order_number="R3", snapshot={"id": "R3"}, total=Decimal("9.99"))
+    with transaction.atomic():
+        assert row_insert_unless_exists(first, ("licence", "order_number")) is True
+        again = Order(licence=licence, order_number="R3", total=Decimal("1.00"))
+        assert row_insert_unless_exists(again, ("licence", "order_number")) is False
+        assert again.pk is None
+        Order.objects.filter(pk=first.pk).update(state="queued")  # the transaction goes on after the conflict
+    stored = Order.objects.get(licence=licence, order_number="R3")
+    assert stored.pk == first.pk and stored.total == Decimal("9.99") and stored.snapshot == {"id": "R3"}
+    assert stored.state == "queued" and stored.created_at is not None and stored.updated_at is not None
+
+
+@pytest.mark.django_db
+def test_a_hot_path_look_up_finds_the_first_match_or_none():
+    licence, other = Licence.objects.create(store_id=97100004), Licence.objects.create(store_id=97100005)
+    EfClientMatch.objects.create(licence=other, email="a@x.example", ef_client_id=7)
+    assert row_value(EfClientMatch, "ef_client_id", {"licence": licence.pk, "email": "a@x.example"}) is None
+    EfClientMatch.objects.create(licence=licence, email="a@x.example", ef_client_id=12)
+    assert row_value(EfClientMatch, "ef_client_id", {"licence": licence.pk, "email": "a@x.example"}) == 12
+    with pytest.raises(ValueError, match="converting"):
+        row_value(Order, "snapshot", {"licence": licence.pk})
