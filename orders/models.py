@@ -19,9 +19,11 @@ class WebhookOutcome(models.TextChoices):
 
 
 class WebhookEvent(models.Model):
-    event_id = models.CharField(max_length=100, unique=True)
+    # Unique through Meta.constraints: a plain unique index, without the LIKE index Django adds to a unique
+    # CharField on PostgreSQL (every index is written on every webhook; nothing searches event ids by prefix).
+    event_id = models.CharField(max_length=100)
     event_type = models.CharField(max_length=60)
-    store_id = models.BigIntegerField(null=True, db_index=True)
+    store_id = models.BigIntegerField(null=True)
     licence = models.ForeignKey(
         Licence, null=True, blank=True, on_delete=models.SET_NULL, related_name="webhook_events"
     )
@@ -36,6 +38,7 @@ class WebhookEvent(models.Model):
 
     class Meta:
         ordering = ["-received_at"]
+        constraints = [models.UniqueConstraint(fields=["event_id"], name="webhook_event_id_unique")]
         indexes = [
             models.Index(fields=["outcome", "received_at"], name="webhook_outcome_idx"),
             # What the ticker polls several times a second: new events not yet handed to a worker.
@@ -70,7 +73,9 @@ OPEN_STATES = (OrderState.OPEN, OrderState.QUEUED, OrderState.PROCESSING, OrderS
 
 
 class Order(models.Model):
-    licence = models.ForeignKey(Licence, on_delete=models.CASCADE, related_name="orders")
+    # No index of its own on licence or on state: the composite indexes below start with them, and every
+    # index costs a write on each of an order's state changes.
+    licence = models.ForeignKey(Licence, on_delete=models.CASCADE, related_name="orders", db_index=False)
     order_number = models.CharField(max_length=100)  # Ecwid `id`, prefix and suffix included
     internal_id = models.BigIntegerField(null=True, blank=True)
     snapshot = models.JSONField(default=dict, blank=True)
@@ -81,9 +86,7 @@ class Order(models.Model):
     customer_email = models.CharField(max_length=254, blank=True)
     total = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
 
-    state = models.CharField(
-        max_length=12, choices=OrderState.choices, default=OrderState.OPEN, db_index=True
-    )
+    state = models.CharField(max_length=12, choices=OrderState.choices, default=OrderState.OPEN)
     state_reason = models.TextField(blank=True)
     state_reason_text = models.JSONField(default=dict, blank=True)  # template + params, see orders.texts
     # Why an order waits in Open: a processable status, the licence, a connection, the installation.
@@ -132,7 +135,6 @@ class Order(models.Model):
             models.UniqueConstraint(fields=["licence", "order_number"], name="one_order_per_licence")
         ]
         indexes = [
-            models.Index(fields=["licence", "state"]),
             models.Index(fields=["state", "next_attempt_at"]),
             models.Index(fields=["state", "handed_out_at"], name="order_hand_out_idx"),
             # Report (newest handled first) and the other tabs (newest first), any page, per licence.
@@ -273,7 +275,9 @@ class FollowUp(models.Model):
 class OrderCall(models.Model):
     """One outbound call made for an order (KMO Shops, EF, VIES): kept beside the timeline for support."""
 
-    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="calls")
+    order = models.ForeignKey(
+        Order, on_delete=models.CASCADE, related_name="calls", db_index=False
+    )  # order_call_idx
     at = models.DateTimeField(db_index=True)  # the retention schedule deletes by age
     service = models.CharField(max_length=40)
     method = models.CharField(max_length=10)
