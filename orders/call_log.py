@@ -13,12 +13,12 @@ from django.utils import timezone
 from connectors.call_log import Call, calls_recorded, calls_taken
 
 from .models import Order, OrderCall
-from .rows import rows_insert
-from .timeline import timeline_collected, timeline_store, timeline_taken
+from .rows import Statement, rows_insert_statements, writes_together
+from .timeline import timeline_collected, timeline_statements, timeline_taken
 
 
-def order_calls_store(order_pk: int, calls: list[Call]) -> None:
-    rows_insert(
+def order_calls_statements(order_pk: int, calls: list[Call]) -> list[Statement]:
+    return rows_insert_statements(
         OrderCall,
         ("order", "at", "service", "method", "path", "status", "duration_ms", "error"),
         [
@@ -40,14 +40,15 @@ def order_attempt_recorded(order: Order) -> Iterator[None]:
         finally:
             if (events or calls) and order.pk is not None:
                 with transaction.atomic():
-                    timeline_store(events)
-                    order_calls_store(order.pk, calls)
+                    writes_together(timeline_statements(events) + order_calls_statements(order.pk, calls))
 
 
-def order_attempt_store_now(order_pk: int) -> None:
-    """Store what the attempt collected so far, inside the caller's transaction (its last commit)."""
-    timeline_store(timeline_taken())
-    order_calls_store(order_pk, calls_taken())
+def order_attempt_store_now(order_pk: int, *with_it: Statement) -> None:
+    """Store what the attempt collected so far, inside the caller's transaction (its last commit), together
+    with the caller's own writes `with_it` (on PostgreSQL: all in one statement)."""
+    writes_together(
+        [*with_it, *timeline_statements(timeline_taken()), *order_calls_statements(order_pk, calls_taken())]
+    )
 
 
 def order_calls_expire() -> int:

@@ -20,7 +20,7 @@ from connectors.errors import TransientError
 from .call_log import order_attempt_store_now
 from .models import Order, OrderEvent, OrderState
 from .retry import retry_delay_seconds
-from .rows import row_update
+from .rows import row_update, row_update_statement
 from .texts import Text, text_fields
 from .timeline import order_event_add
 
@@ -34,8 +34,7 @@ def order_update(order: Order, **fields: Any) -> None:
     fields = text_fields(**fields)
     if "state" in fields:
         with transaction.atomic(savepoint=False):  # inside a caller's transaction: no savepoint of its own
-            row_update(Order, order.pk, fields)
-            order_attempt_store_now(order.pk)
+            order_attempt_store_now(order.pk, row_update_statement(Order, order.pk, fields))
     else:  # one autocommitted UPDATE, no transaction around it
         row_update(Order, order.pk, fields)
     for name, value in fields.items():

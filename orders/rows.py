@@ -1,19 +1,31 @@
 """Rows written without the ORM building each statement anew: the timeline lines and outbound calls a worker
-attempt collected (one multi-row INSERT each; no ids come back) and the single-row UPDATEs of the hot paths."""
+attempt collected (multi-row INSERTs; no ids come back), the single-row UPDATEs and look-ups of the hot paths,
+and independent writes sent to PostgreSQL as one statement (`writes_together`)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db import connection, models
 
 # Rows per statement at most; fewer where the database takes fewer parameters at once (Django's SQLite: 999).
 CHUNK = 500
+# PostgreSQL's limit of parameters in one statement (a 16-bit count in its protocol).
+POSTGRES_MAX_PARAMS = 65535
 
 
-def rows_insert(model: type[models.Model], fields: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-    """INSERT `rows` (values in the order of `fields`, each prepared as the ORM prepares it for saving)."""
+class Statement(NamedTuple):
+    sql: str
+    params: list[Any]
+    table: str  # the one table it writes
+
+
+def rows_insert_statements(
+    model: type[models.Model], fields: Sequence[str], rows: Sequence[Sequence[Any]]
+) -> list[Statement]:
+    """INSERTs of `rows` (values in the order of `fields`, each prepared as the ORM prepares it for saving),
+    as many rows each as the database takes parameters at once; run them with `writes_together`."""
     meta = model._meta
     model_fields = [meta.get_field(name) for name in fields]
     quote = connection.ops.quote_name
@@ -22,6 +34,7 @@ def rows_insert(model: type[models.Model], fields: Sequence[str], rows: Sequence
     one = "(" + ", ".join(["%s"] * len(model_fields)) + ")"
     limit = connection.features.max_query_params
     per_statement = min(CHUNK, limit // len(model_fields)) if limit else CHUNK
+    statements = []
     for start in range(0, len(rows), per_statement):
         chunk = rows[start : start + per_statement]
         params = [
@@ -29,8 +42,8 @@ def rows_insert(model: type[models.Model], fields: Sequence[str], rows: Sequence
             for row in chunk
             for field, value in zip(model_fields, row, strict=True)
         ]
-        with connection.cursor() as cursor:
-            cursor.execute(head + ", ".join([one] * len(chunk)), params)
+        statements.append(Statement(head + ", ".join([one] * len(chunk)), params, meta.db_table))
+    return statements
 
 
 def row_update(
@@ -45,6 +58,21 @@ def row_update(
     statement anew each time (a quarter of a millisecond of CPU per UPDATE): values prepared as the ORM
     prepares them for saving, `add_one` fields incremented in the same statement, `when` as extra
     `column = value` conditions. Returns the number of rows changed (0 or 1)."""
+    statement = row_update_statement(model, pk, values, when=when, add_one=add_one)
+    with connection.cursor() as cursor:
+        cursor.execute(statement.sql, statement.params)
+        return cursor.rowcount
+
+
+def row_update_statement(
+    model: type[models.Model],
+    pk: int,
+    values: Mapping[str, Any],
+    *,
+    when: Mapping[str, Any] | None = None,
+    add_one: Sequence[str] = (),
+) -> Statement:
+    """The UPDATE of `row_update`, to run later (`writes_together`)."""
     meta = model._meta
     quote = connection.ops.quote_name
     assignments, params = [], []
@@ -63,10 +91,43 @@ def row_update(
         field = meta.get_field(name)
         conditions.append(f"{quote(field.column)} = %s")
         params.append(field.get_db_prep_value(value, connection))
-    sql = f"UPDATE {quote(meta.db_table)} SET {', '.join(assignments)} WHERE {' AND '.join(conditions)}"  # noqa: S608
+    table = quote(meta.db_table)
+    sql = f"UPDATE {table} SET {', '.join(assignments)} WHERE {' AND '.join(conditions)}"  # noqa: S608
+    return Statement(sql, params, meta.db_table)
+
+
+def writes_together(statements: Sequence[Statement]) -> None:
+    """Run INSERTs and UPDATEs of different rows in as few round trips as the database allows: on PostgreSQL
+    one statement (all but the last as data-modifying WITH queries, which PostgreSQL runs in full whether or
+    not anything reads them); elsewhere one after another. The parts of one statement see the database as it
+    was before it and run in no set order, so no part may depend on another's rows, and two writes to one
+    table (a batch larger than one INSERT takes) go in separate statements, in their order."""
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.rowcount
+        if connection.vendor != "postgresql":
+            for statement in statements:
+                cursor.execute(statement.sql, statement.params)
+            return
+        for group in _groups(statements):
+            *first, last = group
+            params = [value for part in first for value in part.params] + last.params
+            head = ", ".join(f"w{n} AS ({part.sql})" for n, part in enumerate(first))
+            cursor.execute(f"WITH {head} {last.sql}" if first else last.sql, params)
+
+
+def _groups(statements: Sequence[Statement]) -> list[list[Statement]]:
+    """Consecutive statements, one table at most once and within PostgreSQL's parameter limit per group."""
+    groups: list[list[Statement]] = []
+    for statement in statements:
+        group = groups[-1] if groups else None
+        if (
+            group is None
+            or any(part.table == statement.table for part in group)
+            or sum(len(part.params) for part in group) + len(statement.params) > POSTGRES_MAX_PARAMS
+        ):
+            groups.append([statement])
+        else:
+            group.append(statement)
+    return groups
 
 
 def row_insert_unless_exists(obj: models.Model, unique: Sequence[str]) -> bool:

@@ -23,7 +23,7 @@ from .follow_ups import credits_plan, follow_ups_waiting
 from .models import Order, OrderEvent, OrderState, WebhookEvent, WebhookOutcome
 from .outcomes import retry_schedule
 from .queue import enqueue
-from .rows import row_insert_unless_exists, row_update
+from .rows import row_insert_unless_exists, row_update, row_update_statement
 from .texts import Text, text_fields
 from .timeline import order_event_add
 
@@ -174,9 +174,13 @@ def _order_refresh(
             snapshot_store(order, snapshot)
             order.save(update_fields=[*SNAPSHOT_FIELDS, "updated_at"])
         order_decide(order, changed=changed, hand_out=hand_out)
-        order_attempt_store_now(order.pk)  # the read's lines and call commit with what it decided
-        if webhook is not None:  # and so does the event's outcome
-            row_update(WebhookEvent, webhook.pk, {"outcome": WebhookOutcome.HANDLED})
+        # The read's lines and call commit with what it decided, and so does the event's outcome.
+        handled = (
+            [row_update_statement(WebhookEvent, webhook.pk, {"outcome": WebhookOutcome.HANDLED})]
+            if webhook is not None
+            else []
+        )
+        order_attempt_store_now(order.pk, *handled)
     return order
 
 

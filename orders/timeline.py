@@ -9,7 +9,7 @@ from django.utils import timezone
 from connectors.context_list import ContextList
 
 from .models import Order, OrderEvent
-from .rows import rows_insert
+from .rows import Statement, rows_insert_statements, writes_together
 from .texts import payload_of
 
 # Lines written inside `timeline_collected()` are collected, not stored: the block's owner stores them when
@@ -38,7 +38,11 @@ def order_event_add(
 
 
 def timeline_store(events: list[OrderEvent]) -> None:
-    rows_insert(
+    writes_together(timeline_statements(events))
+
+
+def timeline_statements(events: list[OrderEvent]) -> list[Statement]:
+    return rows_insert_statements(
         OrderEvent,
         ("order", "at", "kind", "message", "message_text", "detail", "actor"),
         [(e.order.pk, e.at, e.kind, e.message, e.message_text, e.detail, e.actor) for e in events],

@@ -6,11 +6,19 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from licenses.models import Licence
 from orders.models import EfClientMatch, Order, OrderCall, OrderEvent
-from orders.rows import row_insert_unless_exists, row_update, row_value
+from orders.rows import (
+    row_insert_unless_exists,
+    row_update,
+    row_update_statement,
+    row_value,
+    rows_insert_statements,
+    writes_together,
+)
 from orders.texts import Text
 from orders.timeline import order_event_add, timeline_collected, timeline_store
 
@@ -81,3 +89,29 @@ def test_a_hot_path_look_up_finds_the_first_match_or_none():
     assert row_value(EfClientMatch, "ef_client_id", {"licence": licence.pk, "email": "a@x.example"}) == 12
     with pytest.raises(ValueError, match="converting"):
         row_value(Order, "snapshot", {"licence": licence.pk})
+
+
+@pytest.mark.django_db
+def test_independent_writes_reach_the_database_together_and_whole():
+    order = Order.objects.create(licence=Licence.objects.create(store_id=97100006), order_number="R6")
+    at = datetime(2026, 11, 29, 8, 0, tzinfo=UTC)
+    statements = [
+        row_update_statement(Order, order.pk, {"state": "handled", "handled_at": at}),
+        *rows_insert_statements(
+            OrderEvent,
+            ("order", "at", "kind", "message", "message_text", "detail", "actor"),
+            [(order.pk, at, "state", f"line {n}", {}, {}, "") for n in range(3)],
+        ),
+        *rows_insert_statements(
+            OrderCall,
+            ("order", "at", "service", "method", "path", "status", "duration_ms", "error"),
+            [(order.pk, at, "EenvoudigFactureren", "GET", "/invoices/1", 200, 12, "")],
+        ),
+    ]
+    with CaptureQueriesContext(connection) as queries:
+        writes_together(statements)
+    assert len(queries.captured_queries) == (1 if connection.vendor == "postgresql" else 3)
+    stored = Order.objects.get(pk=order.pk)
+    assert (stored.state, stored.handled_at) == ("handled", at)
+    assert [e.message for e in order.events.order_by("pk")] == ["line 0", "line 1", "line 2"]
+    assert order.calls.get().status == 200
