@@ -21,6 +21,7 @@ Every request goes to 127.0.0.1; every loop is bounded in count and time.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import copy
 import http.client
 import json
@@ -31,6 +32,7 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -80,10 +82,28 @@ def cpu_by_role() -> dict[str, float]:
     return used
 
 
-def cpu_per_item(before: dict[str, float], after: dict[str, float], items: int) -> str:
-    spent = {role: (after.get(role, 0.0) - before.get(role, 0.0)) * 1000 / max(items, 1) for _, role in ROLES}
+def cpu_spent(before: dict[str, float], after: dict[str, float], into: dict[str, float]) -> None:
+    """Add the CPU seconds each role used between two readings to `into`."""
+    for _, role in ROLES:
+        into[role] = into.get(role, 0.0) + after.get(role, 0.0) - before.get(role, 0.0)
+
+
+def cpu_per_item(used: dict[str, float], items: int) -> str:
+    spent = {role: used.get(role, 0.0) * 1000 / max(items, 1) for _, role in ROLES}
     shown = ", ".join(f"{role} {ms:.1f}" for role, ms in spent.items() if ms >= 0.05)
     return f"CPU ms per invoice: {shown} (total {sum(spent.values()):.1f})"
+
+
+@contextlib.contextmanager
+def paused(*procs: subprocess.Popen) -> Iterator[None]:
+    """Stop these process groups (SIGSTOP) for the block, then let them go on where they were."""
+    for proc in procs:
+        os.killpg(proc.pid, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        for proc in procs:
+            os.killpg(proc.pid, signal.SIGCONT)
 
 
 class Bench:
@@ -148,7 +168,8 @@ class Bench:
             redis.Redis.from_url(self.args.redis_url).flushdb()
 
     def seed(self) -> list[tuple[int, str]]:
-        """STORES shops with a licence each; returns (store id, order template id)."""
+        """STORES shops with a licence each, and one more of its own for the single loop (so that the loop's
+        calls never count against a pipeline shop's rate limit); returns the pipeline's (id, token, key)."""
         import requests
 
         os.environ.update(self.env)
@@ -162,7 +183,7 @@ class Bench:
         self.case = case
         requests.post(f"{self.shop}/_sandbox/webhooks/config", json={"read_timeout": 10}, timeout=5)
         stores = []
-        for n in range(STORES):
+        for n in range(STORES + 1):
             profile = copy.deepcopy(case["store_profile"])
             store_id = 97700000 + n
             profile["generalInfo"]["storeId"] = store_id
@@ -177,8 +198,8 @@ class Bench:
                 **sandbox_licence_fields(store_id, token["access_token"], profile, key),
             )
             stores.append((store_id, token["access_token"], key))
-        self.stores = stores
-        return stores
+        self.stores, self.loop_store = stores[:STORES], stores[STORES]
+        return self.stores
 
     # ------------------------------------------------------------------ load generation
     def _signed_event(self, store_id: int, order_id: str) -> tuple[bytes, str]:
@@ -257,7 +278,7 @@ class Bench:
 
     # ------------------------------------------------------------------ orders end to end
     def place_orders(
-        self, prefix: str, rate: float, seconds: float, stores: list | None = None
+        self, prefix: str, rate: float, seconds: float, stores: list | None = None, first: int = 0
     ) -> dict[str, float]:
         """Orders appear in the shops at `rate` per second; the shop sends order.created to gunicorn. The
         bodies are made before the clock starts and go out on one keep-alive connection, so that the load
@@ -269,7 +290,10 @@ class Bench:
             order = copy.deepcopy(self.case["order"])
             number = f"{prefix}{n:05d}"
             order.update(
-                id=number, internalId=900000 + n, orderNumber=900000 + n, email=f"k{n % 50}@x.example"
+                id=number,
+                internalId=900000 + first + n,
+                orderNumber=900000 + first + n,
+                email=f"k{n % 50}@x.example",
             )
             path = f"/_sandbox/stores/{stores[n % len(stores)][0]}/orders"
             bodies.append((number, path, json.dumps({"order": order}).encode()))
@@ -303,8 +327,9 @@ class Bench:
             time.sleep(0.25)
         return done
 
-    def single_process_yardstick(self, orders: int) -> float:
-        """The same HTTP calls per order as the pipeline, plus one row write, in one plain Python loop."""
+    def single_process_yardstick(self, orders: int, prefix: str, first: int) -> float:
+        """The same HTTP calls per order as the pipeline, plus one row write, in one plain Python loop: the
+        seconds it takes for `orders` orders (placed in the shop before the clock starts)."""
         from connectors.eenvoudigfactureren.client import EfClient
         from connectors.kmoshops.client import KmoShopsClient
         from orders.domain import DomainOrder  # noqa: F401 - same imports the pipeline pays for
@@ -313,18 +338,23 @@ class Bench:
         from orders.models import WebhookEvent
         from orders.processing import invoice_options
 
-        store_id, token, key = self.stores[0]
+        store_id, token, key = self.loop_store
         shop = KmoShopsClient(store_id=store_id, access_token=token)
         ef = EfClient(api_key=key)
         from licenses.models import Licence
 
         licence = Licence.objects.get(store_id=store_id)
-        numbers = [f"LOOP{n:05d}" for n in range(orders)]
+        numbers = [f"{prefix}{n:05d}" for n in range(orders)]
         import requests
 
         for n, number in enumerate(numbers):
             order = copy.deepcopy(self.case["order"])
-            order.update(id=number, internalId=990000 + n, orderNumber=990000 + n, email=f"loop{n}@x.example")
+            order.update(
+                id=number,
+                internalId=1990000 + first + n,
+                orderNumber=1990000 + first + n,
+                email=f"loop{first + n}@x.example",
+            )
             requests.post(
                 f"{self.shop}/_sandbox/stores/{store_id}/orders",
                 json={"order": order, "notify": False},
@@ -346,7 +376,7 @@ class Bench:
                 event_id=f"loop-{number}", event_type="bench.loop", body={"invoice_id": invoice_id}
             )
         requests.post(f"{self.shop}/_sandbox/app", json={"rate_limit_per_minute": 600}, timeout=5)
-        return orders / (time.perf_counter() - started)
+        return time.perf_counter() - started
 
     # ------------------------------------------------------------------ the run
     def run(self) -> None:
@@ -434,34 +464,47 @@ class Bench:
         )
 
     def sustained(self, workers: subprocess.Popen, ticker: subprocess.Popen) -> None:
+        """Phase 4, in interleaved slices (the pipeline offered more than it keeps up with, then the single
+        loop), so that a machine that speeds up or slows down meanwhile weighs on both sides alike."""
         args = self.args
-        offered = args.burst_rate
-        cpu_before = cpu_by_role()
-        placing = time.time()
-        placed = self.place_orders("T", offered, args.seconds)
-        placed_rate = len(placed) / (time.time() - placing)
-        done = self.handled(placed, 180)
-        cpu_line = cpu_per_item(cpu_before, cpu_by_role(), len(done))
-        finished = sorted(done.values())
-        span = (finished[-1] - min(placed.values())) if finished else float("nan")
-        pipeline_rate = len(done) / span if finished else 0.0
+        offered, slices = args.burst_rate, args.slices
+        per_slice = int(offered * args.seconds / slices)
+        loop_per_slice = min(200, per_slice)
+        placed_n = done_n = 0
+        pipeline_seconds = placing_seconds = loop_seconds = 0.0
+        pipeline_cpu: dict[str, float] = {}
+        loop_cpu: dict[str, float] = {}
+        for k in range(slices):
+            before = cpu_by_role()
+            placing = time.time()
+            placed = self.place_orders(f"T{k}-", offered, args.seconds / slices, first=k * per_slice)
+            placing_seconds += time.time() - placing
+            done = self.handled(placed, 180)
+            cpu_spent(before, cpu_by_role(), pipeline_cpu)
+            placed_n, done_n = placed_n + len(placed), done_n + len(done)
+            if done:
+                pipeline_seconds += max(done.values()) - min(placed.values())
+            before = cpu_by_role()
+            with paused(workers, ticker):  # idle, but polling: the loop gets the machine to itself
+                loop_seconds += self.single_process_yardstick(loop_per_slice, f"LOOP{k}-", k * loop_per_slice)
+            cpu_spent(before, cpu_by_role(), loop_cpu)
+        pipeline_rate = done_n / pipeline_seconds if pipeline_seconds else 0.0
+        yardstick = slices * loop_per_slice / loop_seconds
         backlog_line, fair_line = self.fairness(args.backlog) if not args.sustained_only else ("", "")
         self.stop(workers)
         self.stop(ticker)
-        loop_orders = min(200, int(offered * args.seconds))
-        cpu_before = cpu_by_role()
-        yardstick = self.single_process_yardstick(loop_orders)
-        loop_cpu_line = cpu_per_item(cpu_before, cpu_by_role(), loop_orders).replace(
-            "load generator", "the loop"
-        )
+        loop_cpu_line = cpu_per_item(loop_cpu, slices * loop_per_slice).replace("load generator", "the loop")
         print(
-            f"4. offered {offered:.0f} orders/s for {args.seconds:.0f} s (placed at {placed_rate:.0f}/s): "
-            f"{len(done)}/{len(placed)} invoiced, "
+            f"4. offered {offered:.0f} orders/s, {slices} slices of {args.seconds / slices:.1f} s (placed at "
+            f"{placed_n / placing_seconds:.0f}/s): {done_n}/{placed_n} invoiced, "
             f"{pipeline_rate:.1f} invoices/s sustained ({args.workers} workers)"
         )
-        print(f"   single-process loop (same HTTP calls + one row write): {yardstick:.1f} orders/s")
+        print(
+            f"   single-process loop (same HTTP calls + one row write), {slices} slices of {loop_per_slice} "
+            f"orders between them: {yardstick:.1f} orders/s"
+        )
         print(f"   ratio           : pipeline / single loop = {pipeline_rate / yardstick:.2f}")
-        print(f"   pipeline {cpu_line}")
+        print(f"   pipeline {cpu_per_item(pipeline_cpu, done_n)}")
         print(f"   single loop {loop_cpu_line}")
         if backlog_line:
             print(backlog_line)
@@ -530,8 +573,9 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--rate", type=float, default=200, help="steady webhook rate of phase 2")
     parser.add_argument(
-        "--burst-rate", type=float, default=120, help="orders/s offered in phase 4 (above capacity)"
+        "--burst-rate", type=float, default=200, help="orders/s offered in phase 4 (above capacity)"
     )
+    parser.add_argument("--slices", type=int, default=4, help="interleaved slices of phase 4, per side")
     parser.add_argument("--workers", type=int, default=2, help="django-q2 worker processes")
     parser.add_argument("--backlog", type=int, default=10_000, help="one licence's queued orders in phase 5")
     parser.add_argument("--gunicorn-workers", type=int, default=3)
