@@ -84,3 +84,23 @@ def test_reasons_and_error_messages_are_shown_in_the_merchants_language(client):
         reverse("dashboard-tab", args=[licence.key, "errors"]), HTTP_ACCEPT_LANGUAGE="en"
     ).content.decode()
     assert "The order total is €72.33" in page
+
+
+@pytest.mark.parametrize(
+    ("language", "tab_label", "state"),
+    [("fr", "Ouvertes (1)", "Ouverte"), ("nl", "Open (1)", "Open"), ("en", "Open (1)", "Open")],
+)
+def test_the_open_tab_is_plural_and_an_orders_state_singular(client, language, tab_label, state):
+    """French names the tab "Ouvertes" (the open orders) but one order's state "Ouverte"."""
+    user = login(f"open-{language}@shop.example")
+    licence = licence_for(user)
+    order = order_for(licence, OrderState.OPEN)
+    client.force_login(user)
+    tab = client.get(
+        reverse("dashboard-tab", args=[licence.key, "open"]), HTTP_ACCEPT_LANGUAGE=language
+    ).content.decode()
+    detail = client.get(
+        reverse("dashboard-order", args=[licence.key, order.pk]), HTTP_ACCEPT_LANGUAGE=language
+    ).content.decode()
+    assert f">{tab_label}</a>" in tab
+    assert f'<span class="muted">{state}</span></h2>' in detail
