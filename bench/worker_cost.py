@@ -137,6 +137,10 @@ def run(args: argparse.Namespace, shop: str, ef: str) -> None:
             webhook_events_handle(pks[start : start + args.batch])
 
     handle(stored)
+    with (
+        connection.cursor() as cursor
+    ):  # as autovacuum would by now (this machine runs PostgreSQL without it)
+        cursor.execute("ANALYZE")
     stored = stored_events("TIME", args.orders)
     profiler = cProfile.Profile(time.process_time) if args.profile else None  # CPU, not waits
     backend = database_backend_cpu(connection)
