@@ -41,10 +41,12 @@ def order_process_again(*, licence: Licence, order_ids: Iterable[int], actor: st
         with transaction.atomic():
             order = Order.objects.select_for_update().get(pk=order.pk)
             if order.state == OrderState.HANDLED:
-                result.refused[order.order_number] = "already invoiced"
+                result.refused[order.order_number] = Text(gettext_noop("already invoiced"))
                 continue
             if order.state not in AGAIN_FROM:
-                result.refused[order.order_number] = f"already {order.get_state_display().lower()}"
+                result.refused[order.order_number] = Text(
+                    gettext_noop("not possible in the state %(state)s"), state=order.state
+                )
                 continue
             if (
                 not order.is_invoiced
@@ -93,7 +95,7 @@ def order_ignore(*, licence: Licence, order_ids: Iterable[int], actor: str) -> A
             order_event_add(order, OrderEvent.Kind.ACTION, Text(gettext_noop("Ignore pressed.")), actor=actor)
             result.done.append(order.order_number)
         else:
-            result.refused[order.order_number] = "already invoiced or being processed"
+            result.refused[order.order_number] = Text(gettext_noop("already invoiced or being processed"))
     return result
 
 

@@ -28,6 +28,20 @@ STATE_LABELS = {
     "ignored": gettext_noop("Ignored"),
     "deleted": gettext_noop("Deleted"),
 }
+# Parameters that name what happened or what started a read, in words a merchant understands.
+WORD_PARAMS = {
+    "event": {
+        "order.created": gettext_noop("Webhook “new order”"),
+        "order.updated": gettext_noop("Webhook “order changed”"),
+        "order.deleted": gettext_noop("Webhook “order deleted”"),
+    },
+    "trigger": {
+        "webhook order.created": gettext_noop("webhook “new order”"),
+        "webhook order.updated": gettext_noop("webhook “order changed”"),
+        "resume": gettext_noop("resumed"),
+        "catch-up": gettext_noop("catch-up"),
+    },
+}
 
 
 def _shown(params: dict[str, Any], *, translate: bool) -> dict[str, Any]:
@@ -43,6 +57,8 @@ def _shown(params: dict[str, Any], *, translate: bool) -> dict[str, Any]:
             shown[name] = " / ".join(label for label in labels if label) or "-"
         elif name in STATE_PARAMS and isinstance(value, str) and value in STATE_LABELS:
             shown[name] = word(STATE_LABELS[value])
+        elif isinstance(value, str) and value in WORD_PARAMS.get(name, {}):
+            shown[name] = word(WORD_PARAMS[name][value])
     return shown
 
 

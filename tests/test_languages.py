@@ -104,3 +104,50 @@ def test_the_open_tab_is_plural_and_an_orders_state_singular(client, language, t
     ).content.decode()
     assert f">{tab_label}</a>" in tab
     assert f'<span class="muted">{state}</span></h2>' in detail
+
+
+@pytest.mark.parametrize(
+    ("language", "invoiced", "processing"),
+    [
+        ("nl", "al gefactureerd", "niet mogelijk in de staat Bezig"),
+        ("fr", "déjà facturée", "impossible dans l’état En cours"),
+        ("en", "already invoiced", "not possible in the state Processing"),
+    ],
+)
+def test_why_process_was_refused_is_said_in_the_merchants_language(client, language, invoiced, processing):
+    user = login(f"refused-{language}@shop.example")
+    licence = licence_for(user)
+    handled, busy = order_for(licence, OrderState.HANDLED), order_for(licence, OrderState.PROCESSING)
+    client.force_login(user)
+    page = client.post(
+        reverse("dashboard-process", args=[licence.key]),
+        {"orders": [handled.pk, busy.pk]},
+        follow=True,
+        HTTP_ACCEPT_LANGUAGE=language,
+    ).content.decode()
+    assert invoiced in page and processing in page
+
+
+@pytest.mark.parametrize(
+    ("language", "received", "read"),
+    [
+        ("nl", "Webhook „nieuwe bestelling” ontvangen", "(webhook „nieuwe bestelling”)"),
+        ("fr", "Webhook « nouvelle commande » reçu", "(webhook « nouvelle commande »)"),
+        ("en", "Webhook “new order” received", "(webhook “new order”)"),
+    ],
+)
+def test_the_timeline_names_webhooks_and_triggers_in_words(language, received, read):
+    from django.utils import translation
+
+    from orders.texts import Text, payload_of, translated
+
+    line = Text("%(event)s received", event="order.created")
+    read_line = Text(
+        "Read from KMO Shops (%(trigger)s): %(status)s, total €%(total)s",
+        trigger="webhook order.created",
+        status="PAID",
+        total="25.00",
+    )
+    with translation.override(language):
+        assert translated(payload_of(line), "") == received
+        assert read in translated(payload_of(read_line), "")
