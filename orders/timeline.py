@@ -9,7 +9,7 @@ from django.utils import timezone
 from connectors.context_list import ContextList
 
 from .models import Order, OrderEvent
-from .rows import Statement, rows_insert_statements, writes_together
+from .rows import Statement, rows_insert_statements
 from .texts import payload_of
 
 # Lines written inside `timeline_collected()` are collected, not stored: the block's owner stores them when
@@ -35,10 +35,6 @@ def order_event_add(
     if not _lines.add(event):
         event.save()
     return event
-
-
-def timeline_store(events: list[OrderEvent]) -> None:
-    writes_together(timeline_statements(events))
 
 
 def timeline_statements(events: list[OrderEvent]) -> list[Statement]:

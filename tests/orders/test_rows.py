@@ -20,7 +20,7 @@ from orders.rows import (
     writes_together,
 )
 from orders.texts import Text
-from orders.timeline import order_event_add, timeline_collected, timeline_store
+from orders.timeline import order_event_add, timeline_collected, timeline_statements
 
 
 @pytest.mark.django_db
@@ -30,7 +30,7 @@ def test_a_batch_larger_than_the_databases_parameter_limit_is_stored_whole():
     with timeline_collected() as lines:
         for n in range(700):  # 7 values a line: 4,900 parameters, more than Django allows SQLite at once
             order_event_add(order, OrderEvent.Kind.STATE, Text("line %(n)s", n=n), detail={"n": n}).at = at
-    timeline_store(lines)
+    writes_together(timeline_statements(lines))
     stored = list(order.events.order_by("id"))
     assert len(stored) == 700
     assert stored[699].detail == {"n": 699} and stored[699].at == at
