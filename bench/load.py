@@ -52,13 +52,13 @@ def pct(values: list[float], p: float) -> float:
 
 
 ROLES = (  # what a process is, by its command line (first match wins)
+    ("bench/load.py", "load generator"),  # first: its own arguments may say "postgres" or "gunicorn"
     ("postgres", "PostgreSQL"),
     ("redis-server", "Redis"),
     ("qcluster", "workers (django-q2)"),
     ("pipeline_ticker", "ticker"),
     ("gunicorn", "web (gunicorn)"),
     ("sandbox", "sandboxes"),
-    ("bench/load.py", "load generator"),
 )
 
 
@@ -185,9 +185,10 @@ class Bench:
 
             redis.Redis.from_url(self.args.redis_url).flushdb()
 
-    def seed(self) -> list[tuple[int, str]]:
+    def seed(self) -> None:
         """STORES shops with a licence each, and one more of its own for the single loop (so that the loop's
-        calls never count against a pipeline shop's rate limit); returns the pipeline's (id, token, key)."""
+        calls never count against a pipeline shop's rate limit): `self.stores` and `self.loop_store` hold
+        each shop's (id, token, EF key)."""
         import requests
 
         os.environ.update(self.env)
@@ -217,7 +218,6 @@ class Bench:
             )
             stores.append((store_id, token["access_token"], key))
         self.stores, self.loop_store = stores[:STORES], stores[STORES]
-        return self.stores
 
     # ------------------------------------------------------------------ load generation
     def _signed_event(self, store_id: int, order_id: str) -> tuple[bytes, str]:
@@ -584,7 +584,7 @@ class Bench:
         )
 
     def _purge_backlog(self) -> None:
-        """Phase 1 and 2 queued tasks for orders that do not exist; workers need not chew on them."""
+        """Phases 1 and 2 stored events for orders that do not exist; workers need not chew on them."""
         from django_q.brokers import get_broker
 
         from orders.models import Order, WebhookEvent

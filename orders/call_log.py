@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from connectors.call_log import Call, calls_recorded, calls_taken
 
-from .models import Order, OrderCall
+from .models import Order, OrderCall, OrderEvent
 from .rows import Statement, rows_insert_statements, writes_together
 from .timeline import timeline_collected, timeline_statements, timeline_taken
 
@@ -40,15 +40,17 @@ def order_attempt_recorded(order: Order) -> Iterator[None]:
         finally:
             if (events or calls) and order.pk is not None:
                 with transaction.atomic():
-                    writes_together(timeline_statements(events) + order_calls_statements(order.pk, calls))
+                    writes_together(_attempt_statements(order.pk, events, calls))
 
 
 def order_attempt_store_now(order_pk: int, *with_it: Statement) -> None:
     """Store what the attempt collected so far, inside the caller's transaction (its last commit), together
     with the caller's own writes `with_it` (on PostgreSQL: all in one statement)."""
-    writes_together(
-        [*with_it, *timeline_statements(timeline_taken()), *order_calls_statements(order_pk, calls_taken())]
-    )
+    writes_together([*with_it, *_attempt_statements(order_pk, timeline_taken(), calls_taken())])
+
+
+def _attempt_statements(order_pk: int, events: list[OrderEvent], calls: list[Call]) -> list[Statement]:
+    return timeline_statements(events) + order_calls_statements(order_pk, calls)
 
 
 def order_calls_expire() -> int:

@@ -460,13 +460,10 @@ def _order_locked_for_end(order: Order) -> bool:
         cursor.execute(sql, [known_at, FollowUp.State.DONE, order.pk])
         newer_snapshot, open_before = cursor.fetchone()
     if newer_snapshot:
-        latest = Order.objects.only("snapshot", "snapshot_at", "total", "payment_status").get(pk=order.pk)
-        order.snapshot, order.total, order.payment_status = (
-            latest.snapshot,
-            latest.total,
-            latest.payment_status,
-        )
-        order.snapshot_at = latest.snapshot_at
+        picked_up = ("snapshot", "snapshot_at", "total", "payment_status")
+        latest = Order.objects.only(*picked_up).get(pk=order.pk)
+        for name in picked_up:
+            setattr(order, name, getattr(latest, name))
     return bool(open_before)
 
 

@@ -110,7 +110,8 @@ def orders_hand_out_round() -> int:
 
 
 def webhook_events_hand_out(limit: int = 1000) -> int:
-    """Give newly stored webhook events to the workers, a task each: the stored event is the queue.
+    """Give newly stored webhook events to the workers, in a task per worker (`webhook_batches`): the stored
+    event is the queue.
 
     The webhook answers after one INSERT; this runs several times a second in `pipeline_ticker` (and in
     every sweep). Tickers on several hosts never hand out the same event: the rows are taken with

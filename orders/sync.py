@@ -161,10 +161,11 @@ def _order_refresh(
     status, total = str(snapshot.get("paymentStatus") or ""), str(snapshot.get("total"))
     order_event_add(order, OrderEvent.Kind.READ, Text(template, trigger=trigger, status=status, total=total))
     with transaction.atomic():
-        new = False
         if order.pk is None:
             snapshot_store(order, snapshot)
-            new = _order_insert(order)  # one INSERT with the snapshot; this transaction holds the new row
+        # A new order's row is one INSERT with its snapshot (this transaction holds it); False when a duplicate
+        # event's worker made it first: then it is read under the lock like any other.
+        new = order.pk is None and _order_insert(order)
         if new:
             changed = True
         else:

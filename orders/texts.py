@@ -16,8 +16,6 @@ from .labels import PAYMENT_STATUS_LABELS
 
 # Parameters that hold payment status codes (several joined by "|").
 STATUS_PARAMS = ("status", "wanted")
-# Parameters that hold order states.
-STATE_PARAMS = ("previous", "state")
 STATE_LABELS = {
     "open": gettext_noop("Open"),
     "queued": gettext_noop("Queued"),
@@ -28,8 +26,11 @@ STATE_LABELS = {
     "ignored": gettext_noop("Ignored"),
     "deleted": gettext_noop("Deleted"),
 }
-# Parameters that name what happened or what started a read, in words a merchant understands.
+# Parameters whose codes are shown as words a merchant understands: order states, what happened, what
+# started a read.
 WORD_PARAMS = {
+    "previous": STATE_LABELS,
+    "state": STATE_LABELS,
     "event": {
         "order.created": gettext_noop("Webhook “new order”"),
         "order.updated": gettext_noop("Webhook “order changed”"),
@@ -55,8 +56,6 @@ def _shown(params: dict[str, Any], *, translate: bool) -> dict[str, Any]:
                 word(PAYMENT_STATUS_LABELS[c]) if c in PAYMENT_STATUS_LABELS else c for c in value.split("|")
             ]
             shown[name] = " / ".join(label for label in labels if label) or "-"
-        elif name in STATE_PARAMS and isinstance(value, str) and value in STATE_LABELS:
-            shown[name] = word(STATE_LABELS[value])
         elif isinstance(value, str) and value in WORD_PARAMS.get(name, {}):
             shown[name] = word(WORD_PARAMS[name][value])
     return shown

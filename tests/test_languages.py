@@ -11,6 +11,20 @@ from tests.factories import licence_for, login, order_for
 pytestmark = pytest.mark.django_db
 
 
+def dashboard_pages(client, language: str, state: str, tab: str) -> tuple[str, str]:
+    """A merchant reading in `language` with one order in `state`: the `tab` page and the order's More info."""
+    user = login(f"{language}-{state}-{tab}@shop.example")
+    licence = licence_for(user)
+    order = order_for(licence, state)
+    client.force_login(user)
+    pages = (
+        reverse("dashboard-tab", args=[licence.key, tab]),
+        reverse("dashboard-order", args=[licence.key, order.pk]),
+    )
+    tab_page, detail = (client.get(url, HTTP_ACCEPT_LANGUAGE=language).content.decode() for url in pages)
+    return tab_page, detail
+
+
 @pytest.mark.parametrize(
     ("language", "text"),
     [("nl", "Start 30 dagen gratis"), ("fr", "Essai gratuit de 30 jours"), ("en", "Start 30-day trial")],
@@ -37,16 +51,7 @@ def test_the_switch_changes_the_language(client):
     ],
 )
 def test_dashboard_and_more_info_are_translated(client, language, texts):
-    user = login(f"{language}@shop.example")
-    licence = licence_for(user)
-    order = order_for(licence, OrderState.ERROR)
-    client.force_login(user)
-    tab = client.get(
-        reverse("dashboard-tab", args=[licence.key, "errors"]), HTTP_ACCEPT_LANGUAGE=language
-    ).content.decode()
-    detail = client.get(
-        reverse("dashboard-order", args=[licence.key, order.pk]), HTTP_ACCEPT_LANGUAGE=language
-    ).content.decode()
+    tab, detail = dashboard_pages(client, language, OrderState.ERROR, "errors")
     for text in texts:
         assert text in tab + detail, text
 
@@ -92,16 +97,7 @@ def test_reasons_and_error_messages_are_shown_in_the_merchants_language(client):
 )
 def test_the_open_tab_is_plural_and_an_orders_state_singular(client, language, tab_label, state):
     """French names the tab "Ouvertes" (the open orders) but one order's state "Ouverte"."""
-    user = login(f"open-{language}@shop.example")
-    licence = licence_for(user)
-    order = order_for(licence, OrderState.OPEN)
-    client.force_login(user)
-    tab = client.get(
-        reverse("dashboard-tab", args=[licence.key, "open"]), HTTP_ACCEPT_LANGUAGE=language
-    ).content.decode()
-    detail = client.get(
-        reverse("dashboard-order", args=[licence.key, order.pk]), HTTP_ACCEPT_LANGUAGE=language
-    ).content.decode()
+    tab, detail = dashboard_pages(client, language, OrderState.OPEN, "open")
     assert f">{tab_label}</a>" in tab
     assert f'<span class="muted">{state}</span></h2>' in detail
 
