@@ -32,13 +32,13 @@ WORD_PARAMS = {
     "previous": STATE_LABELS,
     "state": STATE_LABELS,
     "event": {
-        "order.created": gettext_noop("Webhook “new order”"),
-        "order.updated": gettext_noop("Webhook “order changed”"),
-        "order.deleted": gettext_noop("Webhook “order deleted”"),
+        "order.created": gettext_noop("“New order” notice"),
+        "order.updated": gettext_noop("“Order changed” notice"),
+        "order.deleted": gettext_noop("“Order deleted” notice"),
     },
     "trigger": {
-        "webhook order.created": gettext_noop("webhook “new order”"),
-        "webhook order.updated": gettext_noop("webhook “order changed”"),
+        "webhook order.created": gettext_noop("“new order” notice"),
+        "webhook order.updated": gettext_noop("“order changed” notice"),
         "resume": gettext_noop("resumed"),
         "catch-up": gettext_noop("catch-up"),
     },

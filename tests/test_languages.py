@@ -127,9 +127,9 @@ def test_why_process_was_refused_is_said_in_the_merchants_language(client, langu
 @pytest.mark.parametrize(
     ("language", "received", "read"),
     [
-        ("nl", "Webhook „nieuwe bestelling” ontvangen", "(webhook „nieuwe bestelling”)"),
-        ("fr", "Webhook « nouvelle commande » reçu", "(webhook « nouvelle commande »)"),
-        ("en", "Webhook “new order” received", "(webhook “new order”)"),
+        ("nl", "Melding „nieuwe bestelling” ontvangen", "(melding „nieuwe bestelling”)"),
+        ("fr", "Message « nouvelle commande » reçu", "(message « nouvelle commande »)"),
+        ("en", "“New order” notice received", "(“new order” notice)"),
     ],
 )
 def test_the_timeline_names_webhooks_and_triggers_in_words(language, received, read):

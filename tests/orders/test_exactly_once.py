@@ -55,7 +55,7 @@ def test_updated_before_created_makes_one_invoice(pipeline):
     order = pipeline.wait(licence, case["order"]["id"], states=(OrderState.HANDLED,))
     assert len(pipeline.ef_invoices(licence)) == 1
     kinds = [e.message for e in order.events.filter(kind="webhook")]
-    assert kinds == ["Webhook “order changed” received", "Webhook “new order” received"]
+    assert kinds == ["“Order changed” notice received", "“New order” notice received"]
 
 
 def test_awaiting_payment_waits_then_is_invoiced_when_paid(pipeline):
