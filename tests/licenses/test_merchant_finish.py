@@ -50,6 +50,32 @@ def test_configuration_tab_shows_the_saved_date_and_saves_it_back_unchanged(clie
     assert 'value="2026-11-28"' in page
 
 
+@pytest.mark.parametrize(
+    ("headers", "peppol_note", "credit_note_note"),
+    [
+        (NL, "Wettelijk verplicht", "Ze worden verstuurd zoals hun factuur."),
+        (FR, "Obligatoire", "Envoyées comme leur facture."),
+        ({}, "Required by Belgian law", "Sent the same way as their invoice."),
+    ],
+    ids=["nl", "fr", "en"],
+)
+def test_a_checkbox_setting_shows_its_explanation_tied_to_the_box(
+    client, headers, peppol_note, credit_note_note
+):
+    """The Peppol box carries the legal reason to keep it on, the credit-note box how credit notes travel:
+    both were left out of the page for checkboxes."""
+    user = login("m@x.example")
+    licence = installed()
+    MerchantAccess.objects.create(user=user, licence=licence)
+    client.force_login(user)
+    page = client.get(reverse("dashboard-configuration", args=[licence.key]), **headers).content.decode()
+    assert peppol_note in page
+    assert credit_note_note in page
+    # A screen reader reads the explanation with the box (Django points the box at `<id>_helptext`).
+    assert 'aria-describedby="id_peppol_be_business_helptext"' in page
+    assert 'id="id_peppol_be_business_helptext"' in page
+
+
 @pytest.mark.parametrize("headers", [NL, FR], ids=["nl", "fr"])
 def test_password_reset_pages_and_mail_are_the_products_own(client, settings, headers):
     settings.SITE_URL = "https://koppeling.example.be"
