@@ -1,8 +1,12 @@
-"""The words a merchant reads for KMO Shops' payment statuses (the codes stay in the data)."""
+"""The words and numbers a merchant reads: KMO Shops' payment statuses by their label (the codes stay in the
+data), amounts of money in the page's language."""
 
 from __future__ import annotations
 
-from django.utils.translation import gettext, gettext_noop
+from decimal import Decimal, InvalidOperation
+
+from django.utils.formats import number_format
+from django.utils.translation import get_language, gettext, gettext_noop
 
 PAYMENT_STATUS_LABELS = {
     "AWAITING_PAYMENT": gettext_noop("Awaiting payment"),
@@ -21,3 +25,20 @@ def payment_status_label(code: str) -> str:
     """The status in the active language; an unknown code is shown as it is."""
     label = PAYMENT_STATUS_LABELS.get(code or "")
     return gettext(label) if label else (code or "-")
+
+
+def amount_shown(value: Decimal | float | int | str) -> str:
+    """`1.234,50` in Dutch, `1 234,50` in French, `1,234.50` in English; a value that is no number as it is."""
+    try:
+        amount = Decimal(str(value))
+    except InvalidOperation:
+        return str(value)
+    if not amount.is_finite():
+        return str(value)
+    return number_format(amount, 2, use_l10n=True, force_grouping=True)
+
+
+def money_shown(value: Decimal | float | int | str) -> str:
+    """`€ 126,90` and `€ -5,00` in Dutch and French, `€126.90` in English."""
+    amount = amount_shown(value)
+    return f"€{amount}" if (get_language() or "en").startswith("en") else f"€ {amount}"

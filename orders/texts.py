@@ -12,10 +12,13 @@ from typing import Any
 
 from django.utils.translation import gettext, gettext_noop
 
-from .labels import PAYMENT_STATUS_LABELS
+from .labels import PAYMENT_STATUS_LABELS, amount_shown, money_shown
 
 # Parameters that hold payment status codes (several joined by "|").
 STATUS_PARAMS = ("status", "wanted")
+# Parameters that hold an amount of money, stored as "100.13" (the template says where € goes in each
+# language) or "€100.13"; shown with the language's decimal comma and grouping.
+MONEY_PARAMS = ("total", "amount", "invoiced", "computed", "difference")
 STATE_LABELS = {
     "open": gettext_noop("Open"),
     "queued": gettext_noop("Queued"),
@@ -58,6 +61,8 @@ def _shown(params: dict[str, Any], *, translate: bool) -> dict[str, Any]:
             shown[name] = " / ".join(label for label in labels if label) or "-"
         elif isinstance(value, str) and value in WORD_PARAMS.get(name, {}):
             shown[name] = word(WORD_PARAMS[name][value])
+        elif translate and name in MONEY_PARAMS and isinstance(value, str):
+            shown[name] = money_shown(value[1:]) if value.startswith("€") else amount_shown(value)
     return shown
 
 

@@ -84,7 +84,7 @@ def test_reasons_and_error_messages_are_shown_in_the_merchants_language(client):
     page = client.get(
         reverse("dashboard-tab", args=[licence.key, "errors"]), HTTP_ACCEPT_LANGUAGE="nl"
     ).content.decode()
-    assert "Het totaal van de bestelling is €72.33" in page and "€77.33" in page
+    assert "Het totaal van de bestelling is € 72,33" in page and "€ 77,33" in page
     page = client.get(
         reverse("dashboard-tab", args=[licence.key, "errors"]), HTTP_ACCEPT_LANGUAGE="en"
     ).content.decode()
@@ -147,3 +147,42 @@ def test_the_timeline_names_webhooks_and_triggers_in_words(language, received, r
     with translation.override(language):
         assert translated(payload_of(line), "") == received
         assert read in translated(payload_of(read_line), "")
+
+
+@pytest.mark.parametrize(
+    ("language", "read", "credit_note", "changed"),
+    [
+        ("nl", "totaal € 1.234,50", "van € 12,10 gemaakt", "gefactureerd € 1.234,50"),
+        ("fr", "total 1\xa0234,50 €", "de 12,10 € créée", "facturé 1\xa0234,50 €"),
+        ("en", "total €1,234.50", "of €12.10 for", "invoiced €1,234.50"),
+    ],
+)
+def test_amounts_in_the_timeline_read_as_the_merchants_language_writes_them(
+    language, read, credit_note, changed
+):
+    """A Dutch or French merchant reads a decimal comma (and the shop's thousands), not "€1234.5"."""
+    from django.utils import translation
+
+    from orders.texts import Text, payload_of, translated
+
+    lines = [
+        Text("Read from KMO Shops: %(status)s, total €%(total)s", status="PAID", total="1234.5"),
+        Text(
+            "Created credit note %(number)s of €%(amount)s for invoice %(invoice)s.",
+            number="CN-1",
+            amount="12.10",
+            invoice="F-1",
+        ),
+        Text(
+            "Changed after invoicing: invoiced €%(invoiced)s, the shop now says €%(total)s. No second invoice "
+            "is made; use Credit and re-invoice if the invoice must follow.",
+            invoiced="1234.50",
+            total="1300.00",
+        ),
+    ]
+    with translation.override(language):
+        shown = [translated(payload_of(line), "") for line in lines]
+    assert read in shown[0]
+    assert credit_note in shown[1]
+    assert changed in shown[2]
+    assert all("1234.5" not in line for line in shown)

@@ -5,10 +5,9 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django import template
-from django.utils.formats import number_format
-from django.utils.translation import get_language, gettext
+from django.utils.translation import gettext
 
-from orders.labels import payment_status_label
+from orders.labels import money_shown, payment_status_label
 from orders.models import FollowUp, Order
 
 register = template.Library()
@@ -17,10 +16,7 @@ register = template.Library()
 @register.filter
 def money(value: Decimal | float | int | str | None) -> str:
     """`€ 126,90` and `€ -5,00` in Dutch and French, `€126.90` in English; empty for no amount."""
-    if value in (None, ""):
-        return ""
-    amount = number_format(Decimal(str(value)), 2, use_l10n=True, force_grouping=True)
-    return f"€{amount}" if (get_language() or "en").startswith("en") else f"€ {amount}"
+    return "" if value in (None, "") else money_shown(value)
 
 
 @register.filter
