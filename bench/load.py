@@ -90,8 +90,13 @@ def cpu_spent(before: dict[str, float], after: dict[str, float], into: dict[str,
         into[role] = into.get(role, 0.0) + after.get(role, 0.0) - before.get(role, 0.0)
 
 
+def ms_per_item(used: dict[str, float], items: int) -> dict[str, float]:
+    """CPU milliseconds per item, by role."""
+    return {role: used.get(role, 0.0) * 1000 / max(items, 1) for _, role in ROLES}
+
+
 def cpu_per_item(used: dict[str, float], items: int) -> str:
-    spent = {role: used.get(role, 0.0) * 1000 / max(items, 1) for _, role in ROLES}
+    spent = ms_per_item(used, items)
     shown = ", ".join(f"{role} {ms:.1f}" for role, ms in spent.items() if ms >= 0.05)
     return f"CPU ms per invoice: {shown} (total {sum(spent.values()):.1f})"
 
@@ -104,12 +109,10 @@ def ceiling_line(
     measured in the pipeline's run (gunicorn, the load generator that places the order, and what the shop's
     sandbox spends beyond the loop's calls: taking the order and delivering the signed webhook), with no
     queue and no bookkeeping at all. Where that is below the loop's rate, no pipeline reaches 1.0 here."""
-    loop_ms = sum(loop.values()) * 1000 / max(orders, 1)
-    per_invoice = {role: ms * 1000 / max(invoices, 1) for role, ms in pipeline.items()}
-    delivery_ms = max(
-        0.0, per_invoice.get("sandboxes", 0.0) - loop.get("sandboxes", 0.0) * 1000 / max(orders, 1)
-    )
-    web_ms, placing_ms = per_invoice.get("web (gunicorn)", 0.0), per_invoice.get("load generator", 0.0)
+    per_order, per_invoice = ms_per_item(loop, orders), ms_per_item(pipeline, invoices)
+    loop_ms = sum(per_order.values())
+    delivery_ms = max(0.0, per_invoice["sandboxes"] - per_order["sandboxes"])
+    web_ms, placing_ms = per_invoice["web (gunicorn)"], per_invoice["load generator"]
     receiving_ms = web_ms + placing_ms + delivery_ms
     cores = os.cpu_count() or 1
     best = cores * 1000 / (loop_ms + receiving_ms)
@@ -385,10 +388,9 @@ class Bench:
     ) -> float:
         """The same HTTP calls per order as the pipeline, plus one row write, in one plain Python loop: the
         seconds it takes for `orders` orders (placed in the shop before the clock starts; the CPU every role
-        spends while the clock runs is added to `cpu`). Like the
-        pipeline, it looks a customer up in EF (and creates it) only the first time it sees the e-mail
-        address, and its orders cycle through `customers` addresses: as many first sights per order as the
-        pipeline's shops have."""
+        spends while the clock runs is added to `cpu`). Like the pipeline, it looks a customer up in EF (and
+        creates it) only the first time it sees the e-mail address, and its orders cycle through `customers`
+        addresses: as many first sights per order as the pipeline's shops have."""
         from connectors.eenvoudigfactureren.client import EfClient
         from connectors.kmoshops.client import KmoShopsClient
         from orders.domain import DomainOrder  # noqa: F401 - same imports the pipeline pays for

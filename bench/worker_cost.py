@@ -137,9 +137,8 @@ def run(args: argparse.Namespace, shop: str, ef: str) -> None:
             webhook_events_handle(pks[start : start + args.batch])
 
     handle(stored)
-    with (
-        connection.cursor() as cursor
-    ):  # as autovacuum would by now (this machine runs PostgreSQL without it)
+    # As autovacuum would by now (this machine runs PostgreSQL without it).
+    with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
     stored = stored_events("TIME", args.orders)
     profiler = cProfile.Profile(time.process_time) if args.profile else None  # CPU, not waits

@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
 from django.db import connection, models
+from django.db.models.options import Options
 
 # Rows per statement at most; fewer where the database takes fewer parameters at once (Django's SQLite: 999).
 CHUNK = 500
@@ -83,14 +84,11 @@ def row_update_statement(
     for name in add_one:
         column = quote(meta.get_field(name).column)
         assignments.append(f"{column} = {column} + 1")
-    conditions = [f"{quote(meta.pk.column)} = %s"]
-    params.append(pk)
     for name, value in (when or {}).items():
         if value is None:
             raise ValueError(f"row_update: {name} = NULL never matches; say what the row must hold")
-        field = meta.get_field(name)
-        conditions.append(f"{quote(field.column)} = %s")
-        params.append(field.get_db_prep_value(value, connection))
+    conditions, condition_params = _equal(meta, {meta.pk.name: pk, **(when or {})})
+    params += condition_params
     table = quote(meta.db_table)
     sql = f"UPDATE {table} SET {', '.join(assignments)} WHERE {' AND '.join(conditions)}"  # noqa: S608
     return Statement(sql, params, meta.db_table)
@@ -166,11 +164,7 @@ def row_value(model: type[models.Model], name: str, where: Mapping[str, Any]) ->
     field = meta.get_field(name)
     if field.get_internal_type() not in _PLAIN:
         raise ValueError(f"row_value: {name} needs converting from the database; use the ORM")
-    conditions, params = [], []
-    for key, value in where.items():
-        condition = meta.get_field(key)
-        conditions.append(f"{quote(condition.column)} = %s")
-        params.append(condition.get_db_prep_value(value, connection))
+    conditions, params = _equal(meta, where)
     sql = (
         f"SELECT {quote(field.column)} FROM {quote(meta.db_table)} "  # noqa: S608 - names from the model
         f"WHERE {' AND '.join(conditions)} ORDER BY {quote(meta.pk.column)} LIMIT 1"
@@ -179,3 +173,14 @@ def row_value(model: type[models.Model], name: str, where: Mapping[str, Any]) ->
         cursor.execute(sql, params)
         row = cursor.fetchone()
     return row[0] if row else None
+
+
+def _equal(meta: Options, values: Mapping[str, Any]) -> tuple[list[str], list[Any]]:
+    """`column = %s` conditions for field values, and their parameters as the database takes them."""
+    quote = connection.ops.quote_name
+    conditions, params = [], []
+    for name, value in values.items():
+        field = meta.get_field(name)
+        conditions.append(f"{quote(field.column)} = %s")
+        params.append(field.get_db_prep_value(value, connection))
+    return conditions, params

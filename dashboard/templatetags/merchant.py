@@ -15,7 +15,7 @@ register = template.Library()
 
 @register.filter
 def money(value: Decimal | float | int | str | None) -> str:
-    """`€ 126,90` and `€ -5,00` in Dutch and French, `€126.90` in English; empty for no amount."""
+    """An amount as `money_shown` writes it in the page's language; empty for no amount."""
     return "" if value in (None, "") else money_shown(value)
 
 
