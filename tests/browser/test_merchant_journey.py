@@ -296,3 +296,31 @@ def test_a_new_merchant_installs_and_sees_orders_go_through(
         timeout=10,
     )
     assert answer.status_code == 200 and len(answer.json()["results"]) == 3
+
+
+@pytest.mark.parametrize("language", ["nl", "fr", "en"])
+@pytest.mark.parametrize("width", [1024, 1200])
+def test_a_laptop_never_scrolls_sideways(chromium, live_server, client, language, width):
+    """Between a phone and a wide desktop the header (licence, trial, both dots, language, log out) is
+    longer in Dutch and French than the window: it must wrap, not push the page sideways."""
+    from django.urls import reverse
+
+    from tests.factories import licence_for, login
+
+    user = login(f"laptop-{language}-{width}@shop.example", password="laptop-pass-1234")
+    licence = licence_for(user, company_name="Groene Koffieboon Gent")
+    page = chromium.new_page(locale=LOCALES[language], viewport={"width": width, "height": 800})
+    page.set_default_timeout(20_000)
+    journey = Journey(page, language, f"laptop-{width}")
+    page.goto(live_server.url + reverse("login"))
+    page.fill("input[name=username]", user.username)
+    page.fill("input[name=password]", "laptop-pass-1234")
+    page.press("input[name=password]", "Enter")
+    page.wait_for_url("**/dashboard/**")
+    for name, url in [
+        ("open", reverse("dashboard-tab", args=[licence.key, "open"])),
+        ("configuration", reverse("dashboard-configuration", args=[licence.key])),
+    ]:
+        page.goto(live_server.url + url)
+        journey.check(name)
+    page.close()
