@@ -298,17 +298,24 @@ def test_a_new_merchant_installs_and_sees_orders_go_through(
     assert answer.status_code == 200 and len(answer.json()["results"]) == 3
 
 
+@pytest.fixture
+def laptop_merchant(request):
+    """A merchant with a licence, made before the browser starts: rows written while Playwright's loop runs
+    in this thread are written on a connection Django's test teardown never closes."""
+    from tests.factories import licence_for, login
+
+    user = login(f"laptop-{request.node.name}@shop.example", password="laptop-pass-1234")
+    return user, licence_for(user, company_name="Groene Koffieboon Gent")
+
+
 @pytest.mark.parametrize("language", ["nl", "fr", "en"])
 @pytest.mark.parametrize("width", [1024, 1200])
-def test_a_laptop_never_scrolls_sideways(chromium, live_server, client, language, width):
+def test_a_laptop_never_scrolls_sideways(laptop_merchant, chromium, live_server, language, width):
     """Between a phone and a wide desktop the header (licence, trial, both dots, language, log out) is
     longer in Dutch and French than the window: it must wrap, not push the page sideways."""
     from django.urls import reverse
 
-    from tests.factories import licence_for, login
-
-    user = login(f"laptop-{language}-{width}@shop.example", password="laptop-pass-1234")
-    licence = licence_for(user, company_name="Groene Koffieboon Gent")
+    user, licence = laptop_merchant
     page = chromium.new_page(locale=LOCALES[language], viewport={"width": width, "height": 800})
     page.set_default_timeout(20_000)
     journey = Journey(page, language, f"laptop-{width}")
