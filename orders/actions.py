@@ -13,7 +13,7 @@ from licenses.models import Licence
 
 from .follow_ups import follow_ups_retry_failed, reinvoice_plan
 from .models import Order, OrderEvent, OrderState
-from .sync import HandOut, may_invoice, order_queue, waiting_for_payment
+from .sync import HandOut, may_invoice, order_queue, retry_pending, waiting_for_payment
 from .texts import Text, text_fields
 from .timeline import order_event_add
 
@@ -46,6 +46,14 @@ def order_process_again(*, licence: Licence, order_ids: Iterable[int], actor: st
             if order.state not in AGAIN_FROM:
                 result.refused[order.order_number] = Text(
                     gettext_noop("not possible in the state %(state)s"), state=order.state
+                )
+                continue
+            if retry_pending(order):
+                result.refused[order.order_number] = Text(
+                    gettext_noop(
+                        "already planned to be retried at %(time)s; the pause after a failure is kept"
+                    ),
+                    time=f"{timezone.localtime(order.next_attempt_at):%H:%M}",
                 )
                 continue
             if (

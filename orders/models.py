@@ -72,6 +72,14 @@ class OrderState(models.TextChoices):
 OPEN_STATES = (OrderState.OPEN, OrderState.QUEUED, OrderState.PROCESSING, OrderState.RETRYING)
 
 
+class OrderQuerySet(models.QuerySet):
+    def update(self, **fields):
+        """Every write of an order row moves `updated_at` (auto_now alone does so only on save()): the
+        merchant's API (`updated_since`) finds an order by it after any change of state."""
+        fields.setdefault("updated_at", timezone.now())
+        return super().update(**fields)
+
+
 class Order(models.Model):
     # No index of its own on licence or on state: the composite indexes below start with them, and every
     # index costs a write on each of an order's state changes.
@@ -128,6 +136,8 @@ class Order(models.Model):
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = OrderQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]
@@ -206,18 +216,27 @@ class OrderEvent(models.Model):
 
 
 class EfClientMatch(models.Model):
-    """The EF client an e-mail address was matched to or created as, per licence."""
+    """The EF client an order's customer (e-mail address and VAT number) was matched to or made as, per
+    licence. A row without a client is a create under way: committed before the call, so that no other
+    attempt makes a second client for the customer before EF must have finished with it."""
 
     licence = models.ForeignKey(Licence, on_delete=models.CASCADE, related_name="client_matches")
     email = models.CharField(max_length=254)  # lower case
-    ef_client_id = models.BigIntegerField()
+    vat_number = models.CharField(max_length=40, blank=True)  # compact; empty for a consumer
+    ef_client_id = models.BigIntegerField(null=True, blank=True)
+    # A client create whose outcome is not known yet (see orders.ef_create).
+    create_started_at = models.DateTimeField(null=True, blank=True)
+    create_settles_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["licence", "email"], name="one_client_per_email")]
+        constraints = [
+            models.UniqueConstraint(fields=["licence", "email", "vat_number"], name="one_client_per_customer")
+        ]
 
     def __str__(self) -> str:
-        return f"{self.email} → {self.ef_client_id}"
+        customer = f"{self.email} {self.vat_number}".strip()
+        return f"{customer} → {self.ef_client_id or 'being made'}"
 
 
 class FollowUp(models.Model):

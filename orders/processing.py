@@ -29,18 +29,17 @@ from .call_log import order_attempt_recorded
 from .checks import CheckFailure, ErrorCode, order_checks
 from .domain import DomainOrder
 from .ecwid_mapping import domain_order_from_ecwid
+from .ef_client_match import client_match_or_create
 from .ef_create import Deferred, earlier_create_find, marks_after_failure, uncertain_create_settles_at
 from .follow_ups import credits_plan, follow_ups_run, invoice_follow_ups_plan, reinvoice_pending
 from .invoice_mapping import (
     AmountsMode,
     InvoiceOptions,
-    client_payload_build,
     external_invoice_id,
     invoice_payload_build,
 )
-from .models import EfClientMatch, FollowUp, Order, OrderEvent, OrderState
+from .models import FollowUp, Order, OrderEvent, OrderState
 from .outcomes import order_error, order_update, retry_later, retry_schedule
-from .rows import row_value
 from .sync import (
     HOLD_EF,
     HOLD_SHOP,
@@ -50,7 +49,7 @@ from .sync import (
     snapshot_store,
     state_change,
 )
-from .texts import Text, text_from
+from .texts import Text, text_fields, text_from
 from .timeline import order_event_add
 
 logger = logging.getLogger(__name__)
@@ -83,7 +82,10 @@ def order_claim(order_pk: int) -> bool:
     claimed = (
         Order.objects.filter(pk=order_pk, state__in=CLAIMABLE)
         .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
-        .update(state=OrderState.PROCESSING, claimed_at=now, attempts=F("attempts") + 1, state_reason="")
+        .update(
+            **text_fields(state=OrderState.PROCESSING, claimed_at=now, state_reason="", updated_at=now),
+            attempts=F("attempts") + 1,
+        )
     )
     return claimed == 1
 
@@ -249,36 +251,6 @@ def _check(order: Order, domain: DomainOrder, licence: Licence) -> None:
             )
         order_update(order, vies_consultation=result.request_identifier)
     order_event_add(order, OrderEvent.Kind.CHECK, Text(gettext_noop("All checks passed.")))
-
-
-def client_match_or_create(order: Order, domain: DomainOrder, licence: Licence, ef: EfClient) -> int:
-    """By e-mail, case-insensitive and exact; an existing EF client is never modified."""
-    email = domain.customer.email.strip().lower()
-    match = row_value(EfClientMatch, "ef_client_id", {"licence": licence.pk, "email": email})
-    if match:
-        order_event_add(
-            order,
-            OrderEvent.Kind.EF,
-            Text(gettext_noop("Customer known as EF client %(id)s."), id=match),
-        )
-        return match
-    found = ef.client_find_by_email(email)
-    if found:
-        client_id = int(found["client_id"])
-        order_event_add(
-            order,
-            OrderEvent.Kind.EF,
-            Text(gettext_noop("Found EF client %(id)s by e-mail %(email)s."), id=client_id, email=email),
-        )
-    else:
-        client_id = ef.client_create(client_payload_build(domain))
-        order_event_add(
-            order,
-            OrderEvent.Kind.EF,
-            Text(gettext_noop("Created EF client %(id)s for %(email)s."), id=client_id, email=email),
-        )
-    EfClientMatch.objects.get_or_create(licence=licence, email=email, defaults={"ef_client_id": client_id})
-    return client_id
 
 
 @dataclass(frozen=True)

@@ -300,7 +300,28 @@ def order_decide(order: Order, *, changed: bool = True, hand_out: str = HandOut.
     if hold:
         _wait(order, *hold)
         return
+    if retry_pending(order):
+        # A webhook or the catch-up does not hurry a retry: EF's Retry-After and the backoff stand, and an
+        # earlier create may still be landing. The retry reads the snapshot just stored.
+        order_event_add(
+            order,
+            OrderEvent.Kind.STATE,
+            Text(
+                gettext_noop("Update noted; the retry at %(time)s stands."),
+                time=f"{timezone.localtime(order.next_attempt_at):%H:%M:%S}",
+            ),
+        )
+        return
     order_queue(order, hand_out=hand_out)
+
+
+def retry_pending(order: Order) -> bool:
+    """The order waits for a retry whose time has not come."""
+    return (
+        order.state == OrderState.RETRYING
+        and order.next_attempt_at is not None
+        and order.next_attempt_at > timezone.now()
+    )
 
 
 def may_invoice(licence: Licence, status: str) -> bool:

@@ -143,16 +143,27 @@ class EfClient:
                 return items
             skip += PAGE_SIZE
 
-    def client_find_by_email(self, email: str) -> dict[str, Any] | None:
-        """Exact, case-insensitive e-mail match; EF's filter may be case-sensitive, so search as fallback."""
+    def clients_find_by_email(self, email: str) -> list[dict[str, Any]]:
+        """Every client with this e-mail address (exact, case-insensitive), oldest first. EF's filter may be
+        case-sensitive, so a search is the fallback; one address may belong to several clients (a person
+        ordering privately and for a company, two companies with one bookkeeper)."""
         wanted = email.strip().lower()
         if not wanted:
-            return None
+            return []
         for params in ({"filter": f"email_address={email.strip()}"}, {"search": email.strip()}):
-            for client in self._list("clients", params):
-                if str(client.get("email_address") or "").strip().lower() == wanted:
-                    return client
-        return None
+            found = [
+                client
+                for client in self._list("clients", params)
+                if str(client.get("email_address") or "").strip().lower() == wanted
+            ]
+            if found:
+                return sorted(found, key=lambda client: as_int(client.get("client_id")) or 0)
+        return []
+
+    def client_find_by_email(self, email: str) -> dict[str, Any] | None:
+        """The first client with this e-mail address (exact, case-insensitive), or None."""
+        found = self.clients_find_by_email(email)
+        return found[0] if found else None
 
     def client_get(self, client_id: int) -> dict[str, Any]:
         return self._call("GET", f"clients/{int(client_id)}")
