@@ -9,6 +9,7 @@ from typing import Any, NamedTuple
 
 from django.db import connection, models
 from django.db.models.options import Options
+from django.utils import timezone
 
 # Rows per statement at most; fewer where the database takes fewer parameters at once (Django's SQLite: 999).
 CHUNK = 500
@@ -77,6 +78,8 @@ def row_update_statement(
     meta = model._meta
     quote = connection.ops.quote_name
     assignments, params = [], []
+    # An auto_now field (`updated_at`) moves with every write, as save() would move it.
+    values = {**{f.name: timezone.now() for f in _auto_now_fields(meta) if f.name not in values}, **values}
     for name, value in values.items():
         field = meta.get_field(name)
         assignments.append(f"{quote(field.column)} = %s")
@@ -92,6 +95,10 @@ def row_update_statement(
     table = quote(meta.db_table)
     sql = f"UPDATE {table} SET {', '.join(assignments)} WHERE {' AND '.join(conditions)}"  # noqa: S608
     return Statement(sql, params, meta.db_table)
+
+
+def _auto_now_fields(meta: Options) -> list[models.DateTimeField]:
+    return [f for f in meta.concrete_fields if isinstance(f, models.DateTimeField) and f.auto_now]
 
 
 def writes_together(statements: Sequence[Statement]) -> None:
