@@ -35,6 +35,7 @@ from .after_invoice import (
     refund_or_cancellation,
 )
 from .domain import DomainOrder
+from .ecwid_mapping import domain_order_from_ecwid
 from .ef_create import Deferred, earlier_create_find, marks_after_failure, uncertain_create_settles_at
 from .invoice_mapping import EXTERNAL_ID_MAX
 from .models import FollowUp, Order, OrderEvent
@@ -200,10 +201,46 @@ def follow_ups_waiting(order: Order) -> bool:
 
 
 def follow_ups_retry_failed(order: Order) -> int:
-    """Process pressed: failed follow-ups start again from their first attempt."""
+    """Process pressed: failed follow-ups start again from their first attempt, and a failed delivery is
+    decided again with the configuration as it is now (the merchant may have switched the e-mail fallback
+    on, or Peppol off, to fix it)."""
+    failed = list(order.follow_ups.filter(state=FollowUp.State.FAILED))
+    for row in failed:
+        if row.kind == FollowUp.Kind.SEND:
+            _send_decided_again(order, row)
     return order.follow_ups.filter(state=FollowUp.State.FAILED).update(
         state=FollowUp.State.PENDING, attempts=0, next_attempt_at=None, error_code="", error_text={}
     )
+
+
+def _send_decided_again(order: Order, row: FollowUp) -> None:
+    licence = order.licence
+    customer = domain_order_from_ecwid(order.snapshot or {}, licence.shop_profile).customer
+    delivery = delivery_for(
+        customer.country_code,
+        customer.vat_number,
+        peppol_be_business=licence.peppol_be_business,
+        peppol_email_fallback=licence.peppol_email_fallback,
+        email_others=licence.send_invoice_email,
+    )
+    if delivery is None:
+        row.state, row.done_at = FollowUp.State.DONE, timezone.now()
+        row.result = {**row.result, "channel": "", "skipped": "sending switched off"}
+        row.error_code, row.error_text = "", {}
+        row.save(update_fields=["state", "done_at", "result", "error_code", "error_text"])
+        order_event_add(
+            order,
+            OrderEvent.Kind.STATE,
+            Text(
+                gettext_noop("Not sent: the configuration no longer sends the %(document)s."),
+                document=_document(row),
+            ),
+        )
+        return
+    plan = {**row.plan, "channel": str(delivery.channel), "fallback_email": delivery.fallback_email}
+    if plan != row.plan:
+        row.plan = plan
+        row.save(update_fields=["plan"])
 
 
 # ---------------------------------------------------------------------------------------- doing

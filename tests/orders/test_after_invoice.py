@@ -12,6 +12,7 @@ from decimal import Decimal
 import pytest
 from django.core.management import call_command
 
+from licenses.models import Licence
 from orders.actions import order_credit_and_reinvoice, order_process_again
 from orders.catchup import licence_catch_up
 from orders.models import FollowUp, Order, OrderState
@@ -126,6 +127,34 @@ def test_without_the_email_fallback_an_unreachable_customer_lands_in_errors(pipe
     order = pipeline.wait(licence, case["order"]["id"])
     assert order.state == OrderState.ERROR and order.error_code == "SEND_FAILED"
     assert mails(pipeline, licence) == [] and len(pipeline.ef_invoices(licence)) == 1
+
+    # The fix the Errors page gives: switch the e-mail fallback on, then Process (#19.3).
+    Licence.objects.filter(pk=licence.pk).update(peppol_email_fallback=True)
+    licence.refresh_from_db()
+    assert order_process_again(licence=licence, order_ids=[order.pk], actor="merchant").done == [
+        order.order_number
+    ]
+    order = settle(pipeline, licence, order.order_number)
+    assert order.state == OrderState.HANDLED, order.error_message
+    [mail] = mails(pipeline, licence)
+    assert mail["invoice_id"] == order.ef_invoice_id and len(pipeline.ef_invoices(licence)) == 1
+
+
+def test_process_sends_as_the_configuration_says_now(pipeline):
+    """Peppol switched off after a SEND_FAILED: Process does not try Peppol again; the order is done."""
+    case = order_fixture(B2B)
+    licence = pipeline.licence(case, peppol_email_fallback=False)
+    peppol_directory(pipeline, licence, "not_registered")
+    pipeline.place(licence, case["order"])
+    order = pipeline.wait(licence, case["order"]["id"])
+    assert order.error_code == "SEND_FAILED"
+    Licence.objects.filter(pk=licence.pk).update(peppol_be_business=False, send_invoice_email=True)
+    licence.refresh_from_db()
+    order_process_again(licence=licence, order_ids=[order.pk], actor="merchant")
+    order = settle(pipeline, licence, order.order_number)
+    assert order.state == OrderState.HANDLED, order.error_message
+    [send] = order.follow_ups.filter(kind=FollowUp.Kind.SEND)
+    assert send.result["channel"] == "email" and len(mails(pipeline, licence)) == 1
 
 
 def test_a_peppol_rejection_lands_in_errors_with_its_rule_and_process_resends_without_a_new_invoice(
