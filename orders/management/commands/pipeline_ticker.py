@@ -6,15 +6,18 @@ our sweep schedule once a minute). Safe to run on several hosts at once: every s
 
 from __future__ import annotations
 
+import logging
 import signal
 import threading
 import time
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
-from django.db import close_old_connections
+from django.db import close_old_connections, connections
 
 from orders.sweep import pipeline_tick, webhook_events_hand_out
+
+logger = logging.getLogger(__name__)
 
 
 class Command(BaseCommand):
@@ -33,14 +36,29 @@ class Command(BaseCommand):
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
         every, events_every = float(options["every"]), float(options["events_every"])  # type: ignore[arg-type]
         next_tick = 0.0
+        failures = 0
         while True:
             close_old_connections()
-            if time.monotonic() >= next_tick:
-                next_tick = time.monotonic() + every
-                done = pipeline_tick()
-                if any(done.values()):
-                    self.stdout.write(", ".join(f"{name} {count}" for name, count in done.items()))
-            else:
-                webhook_events_hand_out()
-            if options["once"] or stop.wait(events_every):
+            try:
+                if time.monotonic() >= next_tick:
+                    next_tick = time.monotonic() + every
+                    done = pipeline_tick()
+                    if any(done.values()):
+                        self.stdout.write(", ".join(f"{name} {count}" for name, count in done.items()))
+                else:
+                    webhook_events_hand_out()
+                failures = 0
+            except Exception:  # noqa: BLE001 - a database restart must not stop the pipeline
+                failures += 1
+                logger.exception("pipeline_ticker: tick failed (%s in a row); trying again", failures)
+                connections.close_all()  # the next tick connects afresh
+            if options["once"] or stop.wait(ticker_pause(events_every, failures)):
                 return
+
+
+def ticker_pause(events_every: float, failures: int) -> float:
+    """Seconds until the next tick: the usual pace, or a growing pause (at most 5 s) while ticks fail, so a
+    database that is down is not hammered and a database that is back is used within seconds."""
+    if not failures:
+        return events_every
+    return min(5.0, events_every * 2**failures)
