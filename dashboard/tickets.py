@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from licenses import throttle
 from licenses.models import CONFIG_FIELDS, Licence
 from orders.models import Order
 
@@ -68,9 +69,18 @@ def order_context(order: Order) -> dict[str, Any]:
     }
 
 
+class TooManyTickets(Exception):
+    """The licence sent TICKETS_PER_HOUR tickets within the hour: nothing was made or mailed."""
+
+
 def ticket_create(
     *, licence: Licence, user: Any, kind: str, message: str, order: Order | None = None
 ) -> Ticket:
+    """Raises TooManyTickets past the licence's hourly limit (a script or a stuck form cannot flood support)."""
+    key = f"tickets:{licence.pk}"
+    if throttle.hits(key) >= settings.TICKETS_PER_HOUR:
+        raise TooManyTickets
+    throttle.hit(key, 3600)
     context: dict[str, Any] = {"licence": licence_context(licence)}
     if order is not None:
         context["order"] = order_context(order)

@@ -49,7 +49,7 @@ from .selectors import (
     tab_counts,
     tickets_for_licence,
 )
-from .tickets import ticket_create
+from .tickets import TooManyTickets, ticket_create
 
 PAGE_SIZE = 50
 
@@ -91,6 +91,15 @@ class PasswordResetView(auth_views.PasswordResetView):
     subject_template_name = "registration/password_reset_subject.txt"
 
     def form_valid(self, form):  # noqa: ANN001, ANN201 - Django's signature
+        keys = (
+            f"password-resets-from:{throttle.client_address(self.request)}",
+            f"password-resets-for:{form.cleaned_data['email'].strip().lower()}",
+        )
+        if any(throttle.hits(key) >= settings.PASSWORD_RESETS_PER_HOUR for key in keys):
+            form.add_error(None, _("Too many password reset requests. Please try again in an hour."))
+            return self.render_to_response(self.get_context_data(form=form), status=429)
+        for key in keys:
+            throttle.hit(key, 3600)
         self.extra_email_context = {"site_url": settings.SITE_URL}
         return super().form_valid(form)
 
@@ -279,19 +288,27 @@ def order_invoice_pdf(request: HttpRequest, key: str, pk: int) -> HttpResponse:
 def order_report_problem(request: HttpRequest, key: str, pk: int) -> HttpResponse:
     licence = licence_for_user(request.user, key)
     order = order_for_licence(licence, pk)
-    ticket = ticket_create(
-        licence=licence,
-        user=request.user,
-        kind=Ticket.Kind.PROBLEM,
-        message=request.POST.get("message", ""),
-        order=order,
-    )
+    try:
+        ticket = ticket_create(
+            licence=licence,
+            user=request.user,
+            kind=Ticket.Kind.PROBLEM,
+            message=request.POST.get("message", ""),
+            order=order,
+        )
+    except TooManyTickets:
+        messages.error(request, _too_many_tickets())
+        return redirect("dashboard-order", key=key, pk=pk)
     messages.success(
         request,
         _("Thank you. Ticket #%(number)s was sent to support with everything they need.")
         % {"number": ticket.pk},
     )
     return redirect("dashboard-order", key=key, pk=pk)
+
+
+def _too_many_tickets() -> str:
+    return _("You sent many tickets this hour; please wait a while, or write to us by e-mail.")
 
 
 def _selected_ids(request: HttpRequest) -> list[int]:
@@ -375,9 +392,14 @@ def ask_us(request: HttpRequest, key: str) -> HttpResponse:
     if request.method == "POST":
         message = request.POST.get("message", "").strip()
         if message:
-            ticket = ticket_create(
-                licence=licence, user=request.user, kind=Ticket.Kind.QUESTION, message=message
-            )
+            try:
+                ticket = ticket_create(
+                    licence=licence, user=request.user, kind=Ticket.Kind.QUESTION, message=message
+                )
+            except TooManyTickets:
+                messages.error(request, _too_many_tickets())
+                context = _page_context(request, licence, message=message)  # kept for later
+                return render(request, "dashboard/ask.html", context, status=429)
             messages.success(
                 request,
                 _(

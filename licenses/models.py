@@ -206,3 +206,15 @@ class MerchantAccess(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} → {self.licence.key}"
+
+
+class ThrottleCount(models.Model):
+    """A fixed-window counter (failed logins, sign-ups, password resets, tickets): counted in one atomic
+    statement, kept for exactly its window whatever cache the deployment has (licenses.throttle)."""
+
+    key = models.CharField(max_length=200, unique=True)
+    count = models.PositiveIntegerField(default=0)
+    window_ends_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.count} until {self.window_ends_at:%H:%M:%S}"

@@ -14,6 +14,7 @@ from django.utils.translation import gettext_noop
 from connectors.errors import AuthenticationError, ConnectorError
 from licenses.models import ConnectionStatus, Licence, LicenceState
 from licenses.services import connection_ok, ef_client, shop_client
+from licenses.throttle import throttle_counts_expire
 
 from .call_log import order_calls_expire
 from .models import FollowUp, Order, OrderEvent, OrderState, WebhookEvent, WebhookOutcome
@@ -239,4 +240,5 @@ def orders_sweep() -> dict[str, int]:
         "recovered": recovered,
         "resumed": resumed,
         "calls_expired": order_calls_expire(),
+        "throttles_expired": throttle_counts_expire(),
     }

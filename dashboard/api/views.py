@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import Throttled, ValidationError
 from rest_framework.generics import ListAPIView
 from rest_framework.pagination import CursorPagination
 from rest_framework.permissions import IsAuthenticated
@@ -27,7 +27,7 @@ from orders.texts import shown
 
 from ..models import Ticket
 from ..selectors import API_TABS, Period, orders_for_tab, tickets_for_licence
-from ..tickets import ticket_create
+from ..tickets import TooManyTickets, ticket_create
 from .authentication import ApiKeyAuthentication, PerKeyThrottle
 from .errors import Refused
 from .serializers import (
@@ -190,11 +190,14 @@ class TicketsView(LicenceApi):
         incoming.is_valid(raise_exception=True)
         number = incoming.validated_data.get("order_number")
         order = self.order(number) if number else None
-        ticket = ticket_create(
-            licence=self.licence,
-            user=None,
-            kind=Ticket.Kind.PROBLEM if order else Ticket.Kind.QUESTION,
-            message=incoming.validated_data["message"],
-            order=order,
-        )
+        try:
+            ticket = ticket_create(
+                licence=self.licence,
+                user=None,
+                kind=Ticket.Kind.PROBLEM if order else Ticket.Kind.QUESTION,
+                message=incoming.validated_data["message"],
+                order=order,
+            )
+        except TooManyTickets as exc:
+            raise Throttled(3600, str(_("Too many tickets this hour."))) from exc
         return Response(TicketSerializer(ticket).data, status=status.HTTP_201_CREATED)
