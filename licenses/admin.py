@@ -120,7 +120,9 @@ class LicenceAdmin(admin.ModelAdmin):
     def _log(self, request: HttpRequest, licence: Licence, text: str) -> None:
         self.log_change(request, licence, text)
 
-    @admin.action(description="Activate (paid for one year from today or from the current end)")
+    @admin.action(
+        description="Activate (paid for one year from today or from the current end)", permissions=["change"]
+    )
     def activate_one_year(self, request: HttpRequest, queryset: QuerySet[Licence]) -> None:
         for licence in queryset:
             start = max(timezone.now(), licence.paid_until or timezone.now())
@@ -131,7 +133,7 @@ class LicenceAdmin(admin.ModelAdmin):
             licence_resume(licence)
         messages.success(request, f"{queryset.count()} licence(s) activated.")
 
-    @admin.action(description="Extend by 30 days (trial or paid period)")
+    @admin.action(description="Extend by 30 days (trial or paid period)", permissions=["change"])
     def extend_thirty_days(self, request: HttpRequest, queryset: QuerySet[Licence]) -> None:
         for licence in queryset:
             if licence.state == LicenceState.ACTIVE:
@@ -146,7 +148,7 @@ class LicenceAdmin(admin.ModelAdmin):
             licence_resume(licence)
         messages.success(request, f"{queryset.count()} licence(s) extended.")
 
-    @admin.action(description="Cancel (stop processing; data is kept)")
+    @admin.action(description="Cancel (stop processing; data is kept)", permissions=["change"])
     def cancel(self, request: HttpRequest, queryset: QuerySet[Licence]) -> None:
         for licence in queryset:
             licence.state = LicenceState.CANCELLED
@@ -168,11 +170,13 @@ class MerchantAccessAdmin(admin.ModelAdmin):
     def in_dropdown(self, obj: MerchantAccess) -> bool:
         return not obj.hidden
 
-    @admin.action(description="Remove from the merchant's dropdown (an old licence key)")
+    @admin.action(
+        description="Remove from the merchant's dropdown (an old licence key)", permissions=["change"]
+    )
     def remove_from_dropdown(self, request: HttpRequest, queryset: QuerySet[MerchantAccess]) -> None:
         self._set_hidden(request, queryset, hidden=True)
 
-    @admin.action(description="Show in the merchant's dropdown again")
+    @admin.action(description="Show in the merchant's dropdown again", permissions=["change"])
     def show_in_dropdown(self, request: HttpRequest, queryset: QuerySet[MerchantAccess]) -> None:
         self._set_hidden(request, queryset, hidden=False)
 

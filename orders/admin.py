@@ -80,11 +80,11 @@ class OrderAdmin(admin.ModelAdmin):
                 messages.warning(request, f"{number}: {why}")
         messages.success(request, f"{label} done.")
 
-    @admin.action(description="Process again (refused for invoiced orders)")
+    @admin.action(description="Process again (refused for invoiced orders)", permissions=["change"])
     def process_again(self, request: HttpRequest, queryset: QuerySet[Order]) -> None:
         self._act(request, queryset, order_process_again, "Processed again by staff")
 
-    @admin.action(description="Ignore")
+    @admin.action(description="Ignore", permissions=["change"])
     def ignore(self, request: HttpRequest, queryset: QuerySet[Order]) -> None:
         self._act(request, queryset, order_ignore, "Ignored by staff")
 

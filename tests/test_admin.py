@@ -161,3 +161,56 @@ def test_a_staff_answer_reaches_the_merchant_by_mail_and_on_the_tickets_page(sta
     client.force_login(merchant)
     page = client.get(f"/dashboard/{licence.key}/tickets/").content.decode()
     assert "Onder Rapport." in page
+
+
+ACTIONS = [
+    ("licenses", "licence", "cancel"),
+    ("licenses", "licence", "activate_one_year"),
+    ("licenses", "licence", "extend_thirty_days"),
+    ("licenses", "merchantaccess", "remove_from_dropdown"),
+    ("orders", "order", "process_again"),
+    ("orders", "order", "ignore"),
+    ("dashboard", "apikey", "revoke"),
+]
+
+
+@pytest.fixture
+def viewer_client(client):
+    """A support colleague allowed to look, not to change (#19.7)."""
+    from django.contrib.auth.models import Permission
+
+    viewer = get_user_model().objects.create_user("viewer", "viewer@support.example", "pw", is_staff=True)
+    viewer.user_permissions.set(Permission.objects.filter(codename__startswith="view_"))
+    client.force_login(viewer)
+    return client
+
+
+def _target(app: str, model: str, licence: Licence):
+    from dashboard.api.keys import api_key_create
+    from licenses.models import MerchantAccess
+
+    if model == "licence":
+        return licence
+    if model == "merchantaccess":
+        return MerchantAccess.objects.get(licence=licence)
+    if model == "order":
+        return order_for(licence, OrderState.ERROR)
+    return api_key_create(licence=licence, name="Script")[0]
+
+
+@pytest.mark.parametrize(("app", "model", "action"), ACTIONS)
+def test_a_view_only_staff_user_can_neither_see_nor_run_an_action(viewer_client, licence, app, model, action):
+    target = _target(app, model, licence)
+    before = {f.attname: getattr(target, f.attname) for f in target._meta.concrete_fields}
+    url = f"/admin/{app}/{model}/"
+    page = viewer_client.get(url)
+    assert page.status_code == 200 and f'value="{action}"' not in page.content.decode()
+    viewer_client.post(url, {"action": action, "_selected_action": [target.pk]})
+    target.refresh_from_db()
+    assert {f.attname: getattr(target, f.attname) for f in target._meta.concrete_fields} == before
+
+
+@pytest.mark.parametrize(("app", "model", "action"), ACTIONS)
+def test_staff_with_the_change_permission_see_every_action(staff_client, licence, app, model, action):
+    _target(app, model, licence)
+    assert f'value="{action}"' in staff_client.get(f"/admin/{app}/{model}/").content.decode()
