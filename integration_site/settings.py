@@ -187,6 +187,9 @@ vars().update(email_settings(env.str("EMAIL_URL", default="consolemail://")))
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="KMO Shops koppeling <noreply@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 SUPPORT_EMAIL = env.str("SUPPORT_EMAIL", default="support@localhost")
+# Who gets an e-mail (with the traceback) when the product hits an error of its own: ADMINS as
+# "a@x.example,b@x.example"; by default the support address. Empty: nobody (the error is only logged).
+ADMINS = [("Support", address) for address in env.list("ADMINS", default=[SUPPORT_EMAIL]) if address]
 
 # --- Secrets at rest: Fernet keys (comma-separated, newest first, for rotation) ---------------------
 FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[])
@@ -255,9 +258,21 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+        # Errors of our own (a worker's unexpected failure, a ticker that cannot reach the database) reach a
+        # person: a mail to ADMINS. Django's own request errors already go there when DEBUG is off.
+        "mail_admins": {"class": "django.utils.log.AdminEmailHandler", "level": "ERROR"},
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.server": {"level": "WARNING"}},
+    "loggers": {
+        "django.server": {"level": "WARNING"},
+        "orders": {
+            "handlers": ["console", "mail_admins"],
+            "level": env.str("LOG_LEVEL", default="INFO"),
+            "propagate": False,
+        },
+    },
 }
 
 REST_FRAMEWORK = {

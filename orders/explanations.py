@@ -75,6 +75,23 @@ EXPLANATIONS = {
             "Press Process to try again. If it keeps failing, check the KMO Shops connection under Connections."
         ),
     ),
+    "VIES_UNREACHABLE": (
+        _("The VAT number could not be checked"),
+        _(
+            "An intra-community invoice (0 % VAT) needs a VAT number that VIES, the EU's VAT number service, "
+            "confirms. VIES (or the customer's national tax office behind it) did not answer for every attempt "
+            "we made over several hours."
+        ),
+        _(
+            "Press Process to try again later. If VIES stays down and you checked the number yourself, you can "
+            "switch off the VIES check under Configuration, then press Process."
+        ),
+    ),
+    "INTERNAL_ERROR": (
+        _("Something went wrong on our side"),
+        _("The integration ran into an error of its own for every attempt. The details went to our support."),
+        _("Press Process to try again. If it keeps failing, use Report problem: we will fix it."),
+    ),
     "PEPPOL_REJECTED": (
         _("Peppol refused the invoice"),
         _(

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -129,15 +130,24 @@ def _order_process_claimed(order: Order) -> None:
         order_update(order, state=OrderState.QUEUED, claimed_at=None)
         order_decide(order)
     except TransientError as exc:
-        code = ErrorCode.SHOP_UNREACHABLE if exc.service == "KMO Shops" else ErrorCode.EF_UNREACHABLE
-        retry_schedule(order, exc, code=code)
+        retry_schedule(order, exc, code=UNREACHABLE_CODES.get(exc.service, ErrorCode.EF_UNREACHABLE))
     except Exception:  # noqa: BLE001 - a bug must not leave the order stuck in processing
-        logger.exception("order %s: unexpected failure", order.pk)
+        # Logged at ERROR: settings.LOGGING mails it to ADMINS (with the traceback) when there are any.
+        logger.exception("order %s (licence %s): unexpected failure", order.order_number, order.licence_id)
+        told = "support has been notified" if settings.ADMINS else "it was logged for support"
         retry_schedule(
             order,
-            TransientError("internal error; support has been notified", service="integration"),
-            code=ErrorCode.EF_UNREACHABLE,
+            TransientError(f"internal error; {told}", service="integration"),
+            code=ErrorCode.INTERNAL_ERROR,
         )
+
+
+# What an order that gave up waiting for a counterpart says (the service's name as the connectors give it).
+UNREACHABLE_CODES = {
+    "KMO Shops": ErrorCode.SHOP_UNREACHABLE,
+    "VIES": ErrorCode.VIES_UNREACHABLE,
+    "EenvoudigFactureren": ErrorCode.EF_UNREACHABLE,
+}
 
 
 def invoice_options(licence: Licence, *, generation: int = 1) -> InvoiceOptions:

@@ -50,7 +50,9 @@ class Command(BaseCommand):
                 failures = 0
             except Exception:  # noqa: BLE001 - a database restart must not stop the pipeline
                 failures += 1
-                logger.exception("pipeline_ticker: tick failed (%s in a row); trying again", failures)
+                # The first failure in a row is an error (mailed to ADMINS); the rest only warnings.
+                log = logger.exception if failures == 1 else logger.warning
+                log("pipeline_ticker: tick failed (%s in a row); trying again", failures)
                 connections.close_all()  # the next tick connects afresh
             if options["once"] or stop.wait(ticker_pause(events_every, failures)):
                 return
