@@ -25,6 +25,7 @@ urlpatterns = [
     path("<str:key>/tickets/", views.tickets, name="dashboard-tickets"),
     path("<str:key>/settings/configuration/", views.configuration, name="dashboard-configuration"),
     path("<str:key>/settings/connections/", views.connections, name="dashboard-connections"),
+    path("<str:key>/settings/connections/kmoshops/", views.reconnect_shop, name="dashboard-reconnect-shop"),
     path("<str:key>/settings/api-keys/", views.api_keys, name="dashboard-api-keys"),
     # Last: "<key>/<tab>/" would otherwise swallow "<key>/ask/".
     path("<str:key>/<str:tab>/", views.tab, name="dashboard-tab"),

@@ -28,7 +28,7 @@ from licenses import throttle
 from licenses.forms import ConfigurationForm, EfKeyForm
 from licenses.installation import configuration_save
 from licenses.services import ef_client
-from licenses.views import ef_key_submit
+from licenses.views import ef_key_submit, shop_authorize_redirect
 from orders.actions import order_credit_and_reinvoice, order_ignore, order_process_again
 from orders.explanations import explanation
 from orders.queue import enqueue
@@ -441,6 +441,13 @@ def connections(request: HttpRequest, key: str) -> HttpResponse:
     if request.method == "POST" and ef_key_submit(request, licence, form):
         return redirect("dashboard-connections", key=key)
     return render(request, "dashboard/connections.html", _page_context(request, licence, ef_form=form))
+
+
+@login_required
+@require_POST
+def reconnect_shop(request: HttpRequest, key: str) -> HttpResponse:
+    """Connections' ReConnect for KMO Shops: through the shop's consent page and back to Connections."""
+    return shop_authorize_redirect(request, licence_for_user(request.user, key), back="dashboard")
 
 
 @login_required

@@ -23,7 +23,7 @@ from connectors.eenvoudigfactureren.client import EfClient
 from connectors.errors import AuthenticationError, ConnectorError
 from connectors.kmoshops.client import KmoShopsClient, oauth_code_exchange
 
-from .models import ConnectionStatus, Licence, LicenceState, MerchantAccess
+from .models import ConnectionStatus, Licence, LicenceState, MerchantAccess, new_install_token
 from .signals import licence_ready
 
 logger = logging.getLogger(__name__)
@@ -43,6 +43,16 @@ def licence_owner_without_password(licence: Licence) -> Any | None:
     """The licence's login when it has never logged in (its password was never chosen), else None."""
     access = licence.access.select_related("user").filter(hidden=False, user__last_login__isnull=True).first()
     return access.user if access else None
+
+
+def install_link_retire(licence: Licence) -> bool:
+    """The installation link has done its job once the installation is complete and its login was used:
+    it is replaced by a new random token that nobody knows, so a forwarded or leaked welcome e-mail no
+    longer reaches the wizard (EF key, shop connection, configuration). True when it was retired."""
+    if not licence.installation_complete or licence_owner_without_password(licence) is not None:
+        return False
+    Licence.objects.filter(pk=licence.pk).update(install_token=new_install_token())
+    return True
 
 
 @dataclass(frozen=True)
@@ -121,12 +131,33 @@ def licence_by_install_token(token: str) -> Licence | None:
     return Licence.objects.filter(install_token=token).exclude(state=LicenceState.CANCELLED).first()
 
 
-def oauth_state_make(licence: Licence) -> str:
-    """The state carries the installation token, signed: the callback works in any browser session."""
-    return signing.dumps({"t": licence.install_token, "n": secrets.token_hex(4)}, salt=STATE_SALT)
+SESSION_KEY = "kmoshops_oauth"
 
 
-def oauth_state_read(state: str) -> Licence:
+@dataclass(frozen=True)
+class OAuthStart:
+    """What the browser session remembers of a Connect press: the licence and where to come back to."""
+
+    licence: Licence
+    back: str  # "install" (the wizard) or "dashboard" (Connections' ReConnect)
+    replay: bool = False
+
+
+def oauth_state_make(session: Any, licence: Licence, *, back: str = "install") -> str:
+    """A single-use state bound to this browser session: a random nonce (signed, with the time) whose
+    licence only the session knows. The state shows nothing secret (the installation token stays out)."""
+    nonce = secrets.token_urlsafe(16)
+    pending = dict(session.get(SESSION_KEY) or {})
+    pending = dict(list(pending.items())[-4:])  # a few tabs at once; not an unbounded list
+    pending[nonce] = {"licence": licence.pk, "back": back}
+    session[SESSION_KEY] = pending
+    return signing.dumps({"n": nonce}, salt=STATE_SALT)
+
+
+def oauth_state_read(session: Any, state: str) -> OAuthStart:
+    """The Connect press this state belongs to, taken (once) from this browser session. `replay` is true when
+    it was used before in this session (a reload of the callback page, the back button): its code must not
+    be exchanged again. A state from another browser session is refused."""
     try:
         data = signing.loads(state, salt=STATE_SALT, max_age=STATE_MAX_AGE)
     except signing.SignatureExpired as exc:
@@ -137,10 +168,53 @@ def oauth_state_read(state: str) -> Licence:
         raise InstallationError(
             _("The answer from KMO Shops could not be verified; please connect again.")
         ) from exc
-    licence = licence_by_install_token(str(data.get("t", "")))
+    nonce = str(data.get("n", ""))
+    pending = dict(session.get(SESSION_KEY) or {})
+    used = dict(session.get(SESSION_KEY + "_used") or {})
+    started, replay = pending.pop(nonce, None), False
+    if started is None:
+        started, replay = used.get(nonce), True
+    if started is None:
+        raise InstallationError(
+            _(
+                "This KMO Shops authorization was started in another browser, or is too old. "
+                "Press Connect again in this browser."
+            )
+        )
+    if not replay:
+        used = dict(list(used.items())[-4:])
+        used[nonce] = started
+        session[SESSION_KEY], session[SESSION_KEY + "_used"] = pending, used
+    licence = Licence.objects.filter(pk=started["licence"]).exclude(state=LicenceState.CANCELLED).first()
     if licence is None:
         raise InstallationError(_("This installation link is no longer valid."))
-    return licence
+    return OAuthStart(licence, started["back"], replay)
+
+
+def shop_connection_verify(licence: Licence) -> None:
+    """A used authorization came back (a reload, the back button): nothing is exchanged again (KMO Shops
+    revokes the token of a code used twice). The stored token is asked for the store's profile instead,
+    and the merchant hears what is true: it still works, or it does not and Connect must be pressed."""
+    if not licence.shop_token:
+        raise InstallationError(
+            _(
+                "This KMO Shops authorization was used already, or started in another browser. "
+                "Press Connect to try again."
+            )
+        )
+    try:
+        KmoShopsClient(store_id=licence.store_id, access_token=licence.shop_token).profile()
+    except AuthenticationError as exc:
+        reason = _("The KMO Shops connection no longer works. Press ReConnect to connect it again.")
+        Licence.objects.filter(pk=licence.pk).update(
+            shop_status=ConnectionStatus.FAILING, shop_status_reason=reason[:500]
+        )
+        raise InstallationError(reason) from exc
+    except ConnectorError as exc:
+        raise InstallationError(
+            _("KMO Shops did not answer; the connection could not be checked. Try again in a minute.")
+        ) from exc
+    raise AlreadyConnected(_("KMO Shops is already connected and keeps working; nothing changed."))
 
 
 def licence_resume(licence: Licence) -> None:
@@ -155,10 +229,7 @@ def shop_connect(licence: Licence, *, code: str) -> None:
         profile = KmoShopsClient(store_id=grant.store_id, access_token=grant.access_token).profile()
     except ConnectorError as exc:
         if licence.shop_status == ConnectionStatus.OK and licence.shop_token:
-            # Back or refresh replays a used code: the connection made with it still works.
-            raise AlreadyConnected(
-                _("KMO Shops is already connected and keeps working; nothing changed.")
-            ) from exc
+            shop_connection_verify(licence)  # says whether the connection we have still works
         # In the merchant's words; KMO Shops' own (often just "Bad Request") only in brackets.
         reason = _(
             "KMO Shops did not accept the connection (the authorization may have expired or been used "

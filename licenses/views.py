@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import functools
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.forms import SetPasswordForm
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -20,8 +21,10 @@ from .forms import ConfigurationForm, EfKeyForm, SignupForm
 from .installation import (
     AlreadyConnected,
     InstallationError,
+    OAuthStart,
     configuration_save,
     ef_connect,
+    install_link_retire,
     licence_by_install_token,
     licence_owner_without_password,
     licence_signup,
@@ -29,6 +32,7 @@ from .installation import (
     oauth_state_make,
     oauth_state_read,
     shop_connect,
+    shop_connection_verify,
 )
 from .models import Licence
 
@@ -53,11 +57,33 @@ def signup(request: HttpRequest) -> HttpResponse:
     return render(request, "licenses/signup.html", {"form": form})
 
 
+class _LinkRetired(Exception):
+    pass
+
+
 def _licence_or_404(token: str) -> Licence:
+    """The licence of a live installation link. Once the installation is complete and its login was used,
+    the link changes nothing any more: it is retired (install_link_retire) and the step goes to the login."""
     licence = licence_by_install_token(token)
     if licence is None:
         raise Http404("unknown installation link")
+    if install_link_retire(licence):
+        raise _LinkRetired
     return licence
+
+
+def _to_login_when_retired(view):  # noqa: ANN001, ANN202 - a view decorator
+    @functools.wraps(view)
+    def wrapped(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
+        try:
+            return view(request, *args, **kwargs)
+        except _LinkRetired:
+            messages.info(
+                request, _("The installation is complete. Log in to change settings in your dashboard.")
+            )
+            return redirect("login")
+
+    return wrapped
 
 
 def dead_install_link(request: HttpRequest) -> HttpResponse:
@@ -99,6 +125,7 @@ def install(request: HttpRequest, token: str) -> HttpResponse:
 
 
 @require_POST
+@_to_login_when_retired
 def install_password(request: HttpRequest, token: str) -> HttpResponse:
     """The last step: choose the dashboard password here (the installation link is the secret), log in."""
     licence = _licence_or_404(token)
@@ -117,40 +144,54 @@ def install_password(request: HttpRequest, token: str) -> HttpResponse:
 
 
 @require_POST
+@_to_login_when_retired
 def install_kmoshops_connect(request: HttpRequest, token: str) -> HttpResponse:
     licence = _licence_or_404(token)
-    url = oauth_authorize_url(redirect_uri=oauth_redirect_uri(), state=oauth_state_make(licence))
-    return HttpResponseRedirect(url)
+    return shop_authorize_redirect(request, licence, back="install")
+
+
+def shop_authorize_redirect(request: HttpRequest, licence: Licence, *, back: str) -> HttpResponse:
+    """To KMO Shops' consent page; the callback comes back to `back` ("install" or "dashboard")."""
+    state = oauth_state_make(request.session, licence, back=back)
+    return HttpResponseRedirect(oauth_authorize_url(redirect_uri=oauth_redirect_uri(), state=state))
+
+
+def _after_connect(start: OAuthStart) -> HttpResponse:
+    if start.back == "dashboard":
+        return redirect("dashboard-connections", key=start.licence.key)
+    return redirect("install", token=start.licence.install_token)
 
 
 @require_GET
 def install_kmoshops_callback(request: HttpRequest) -> HttpResponse:
     try:
-        licence = oauth_state_read(request.GET.get("state", ""))
+        start = oauth_state_read(request.session, request.GET.get("state", ""))
     except InstallationError as exc:
         context = {"message": str(exc), "retry": True}
         return render(request, "licenses/install_problem.html", context, status=400)
-    back = reverse("install", args=[licence.install_token])
+    licence, back = start.licence, _after_connect(start)
     if request.GET.get("error"):
         messages.error(
             request,
             _("You did not give access in KMO Shops, so nothing was connected. Press Connect to try again."),
         )
-        return redirect(back)
+        return back
     code = request.GET.get("code", "")
     if not code:
         messages.error(request, _("KMO Shops sent no authorization code; please connect again."))
-        return redirect(back)
+        return back
     try:
+        if start.replay:
+            shop_connection_verify(licence)  # never exchange a used code again
         shop_connect(licence, code=code)
     except AlreadyConnected as exc:
         messages.info(request, str(exc))
-        return redirect(back)
+        return back
     except InstallationError as exc:
         messages.error(request, str(exc))
-        return redirect(back)
+        return back
     messages.success(request, _("KMO Shops is connected."))
-    return redirect(back)
+    return back
 
 
 def ef_key_submit(request: HttpRequest, licence: Licence, form: EfKeyForm) -> bool:
@@ -167,6 +208,7 @@ def ef_key_submit(request: HttpRequest, licence: Licence, form: EfKeyForm) -> bo
 
 
 @require_POST
+@_to_login_when_retired
 def install_ef_connect(request: HttpRequest, token: str) -> HttpResponse:
     licence = _licence_or_404(token)
     form = EfKeyForm(request.POST)
@@ -178,6 +220,7 @@ def install_ef_connect(request: HttpRequest, token: str) -> HttpResponse:
 
 
 @require_POST
+@_to_login_when_retired
 def install_configuration(request: HttpRequest, token: str) -> HttpResponse:
     licence = _licence_or_404(token)
     form = ConfigurationForm(request.POST, licence=licence)

@@ -164,12 +164,12 @@ def test_reinstalling_on_a_connected_store_says_what_to_do(client, sandboxes):
 
 
 def test_a_refused_authorization_code_is_explained_in_the_merchants_language(client, sandboxes):
-    from licenses.installation import oauth_state_make
-
     licence = Licence.objects.create(company_name="Mine")
+    started = client.post(reverse("install-kmoshops", args=[licence.install_token]))
+    state = parse_qs(urlsplit(started["Location"]).query)["state"][0]
     response = client.get(
         reverse("install-kmoshops-callback"),
-        {"code": "not-a-code", "state": oauth_state_make(licence)},
+        {"code": "not-a-code", "state": state},
         follow=True,
         **NL,
     )

@@ -10,6 +10,7 @@ import requests
 from django.contrib.auth import get_user_model
 from django.core import mail
 from django.urls import reverse
+from django.utils import timezone
 
 from licenses.installation import oauth_state_make
 from licenses.models import ConnectionStatus, Licence, MerchantAccess
@@ -223,9 +224,82 @@ def test_configuration_completes_the_installation(client, sandboxes):
     assert licence.installation_complete
 
 
-def test_oauth_state_is_tied_to_the_licence(db):
+def test_oauth_state_is_tied_to_the_licence_and_the_browser_session(db):
     a, b = Licence.objects.create(), Licence.objects.create()
-    from licenses.installation import oauth_state_read
+    from licenses.installation import InstallationError, oauth_state_read
 
-    assert oauth_state_read(oauth_state_make(a)) == a
-    assert oauth_state_read(oauth_state_make(b)) == b
+    session, other_browser = {}, {}
+    state_a, state_b = oauth_state_make(session, a), oauth_state_make(session, b)
+    assert a.install_token not in signing_payload(state_a)  # nothing secret readable in the URL
+    assert oauth_state_read(session, state_a).licence == a
+    assert oauth_state_read(session, state_b).licence == b
+    assert oauth_state_read(session, state_a).replay  # used before: never exchanged again
+    with pytest.raises(InstallationError):
+        oauth_state_read(other_browser, oauth_state_make(session, a))
+
+
+def signing_payload(state: str) -> str:
+    import base64
+
+    head = state.split(":")[0]
+    return base64.urlsafe_b64decode(head + "=" * (-len(head) % 4)).decode()
+
+
+def test_reloading_the_callback_keeps_the_connection_and_says_so(client, sandboxes):
+    """#19.2: KMO Shops revokes the token of a code used twice; a reload must not exchange it again."""
+    licence = Licence.objects.create(company_name="Mine")
+    store_id = sandbox_store(sandboxes)
+    response = client.post(reverse("install-kmoshops", args=[licence.install_token]))
+    answer = requests.get(f"{response['Location']}&auto=approve&store_id={store_id}", allow_redirects=False)
+    callback = urlsplit(answer.headers["Location"])
+    first = client.get(callback.path, parse_qs(callback.query), follow=True).content.decode()
+    assert "KMO Shops is connected." in first
+    reload = client.get(callback.path, parse_qs(callback.query), follow=True).content.decode()
+    assert "already connected and keeps working" in reload
+    licence.refresh_from_db()
+    assert licence.shop_status == ConnectionStatus.OK
+    # The token still works at the shop: it was not revoked by a second exchange.
+    from connectors.kmoshops.client import KmoShopsClient
+
+    assert KmoShopsClient(store_id=store_id, access_token=licence.shop_token).profile()
+
+
+def test_a_reload_after_the_token_was_revoked_says_the_connection_no_longer_works(client, sandboxes):
+    licence = Licence.objects.create(company_name="Mine")
+    store_id = sandbox_store(sandboxes)
+    response = client.post(reverse("install-kmoshops", args=[licence.install_token]))
+    answer = requests.get(f"{response['Location']}&auto=approve&store_id={store_id}", allow_redirects=False)
+    callback = urlsplit(answer.headers["Location"])
+    client.get(callback.path, parse_qs(callback.query))
+    licence.refresh_from_db()
+    # The code is used a second time elsewhere (the old release's reload did this): the shop revokes the token.
+    from connectors.errors import ConnectorError
+    from connectors.kmoshops.client import oauth_code_exchange
+    from licenses.installation import oauth_redirect_uri
+
+    with pytest.raises(ConnectorError):
+        oauth_code_exchange(code=parse_qs(callback.query)["code"][0], redirect_uri=oauth_redirect_uri())
+    page = client.get(callback.path, parse_qs(callback.query), follow=True).content.decode()
+    assert "no longer works" in page
+    licence.refresh_from_db()
+    assert licence.shop_status == ConnectionStatus.FAILING
+
+
+def test_a_finished_installations_link_changes_nothing_any_more(client, sandboxes):
+    """#19.10: a forwarded welcome e-mail cannot replace the EF key once the merchant uses the dashboard."""
+    user = login("done@merchant.example")
+    licence = Licence.objects.create(
+        company_name="Mine",
+        shop_status=ConnectionStatus.OK,
+        ef_status=ConnectionStatus.OK,
+        configured_at=timezone.now(),
+    )
+    MerchantAccess.objects.create(user=user, licence=licence)
+    user.last_login = timezone.now()
+    user.save()
+    old_token = licence.install_token
+    response = client.post(reverse("install-ef", args=[old_token]), {"api_key": "attacker-key"})
+    assert response.status_code == 302 and response["Location"] == reverse("login")
+    licence.refresh_from_db()
+    assert licence.install_token != old_token and licence.ef_api_key != "attacker-key"
+    assert client.post(reverse("install-kmoshops", args=[old_token])).status_code == 404
