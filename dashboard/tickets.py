@@ -77,10 +77,8 @@ def ticket_create(
     *, licence: Licence, user: Any, kind: str, message: str, order: Order | None = None
 ) -> Ticket:
     """Raises TooManyTickets past the licence's hourly limit (a script or a stuck form cannot flood support)."""
-    key = f"tickets:{licence.pk}"
-    if throttle.hits(key) >= settings.TICKETS_PER_HOUR:
+    if throttle.hit(f"tickets:{licence.pk}", 3600) > settings.TICKETS_PER_HOUR:
         raise TooManyTickets
-    throttle.hit(key, 3600)
     context: dict[str, Any] = {"licence": licence_context(licence)}
     if order is not None:
         context["order"] = order_context(order)

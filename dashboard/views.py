@@ -95,11 +95,10 @@ class PasswordResetView(auth_views.PasswordResetView):
             f"password-resets-from:{throttle.client_address(self.request)}",
             f"password-resets-for:{form.cleaned_data['email'].strip().lower()}",
         )
-        if any(throttle.hits(key) >= settings.PASSWORD_RESETS_PER_HOUR for key in keys):
+        counts = [throttle.hit(key, 3600) for key in keys]  # each one atomic statement: no race between
+        if max(counts) > settings.PASSWORD_RESETS_PER_HOUR:  # a look and a count
             form.add_error(None, _("Too many password reset requests. Please try again in an hour."))
             return self.render_to_response(self.get_context_data(form=form), status=429)
-        for key in keys:
-            throttle.hit(key, 3600)
         self.extra_email_context = {"site_url": settings.SITE_URL}
         return super().form_valid(form)
 

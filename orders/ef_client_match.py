@@ -23,6 +23,7 @@ from .domain import DomainOrder
 from .ef_create import Deferred, marks_after_failure, uncertain_create_settles_at
 from .invoice_mapping import client_payload_build, tax_code_compact
 from .models import EfClientMatch, Order, OrderEvent
+from .rows import row_value
 from .texts import Text
 from .timeline import order_event_add
 
@@ -40,10 +41,11 @@ def client_match_or_create(order: Order, domain: DomainOrder, licence: Licence, 
         "email": customer.email.strip().lower(),
         "vat_number": customer_vat_key(customer),
     }
-    match = EfClientMatch.objects.filter(**key).first()
-    if match is not None and match.ef_client_id:
-        _note(order, gettext_noop("Customer known as EF client %(id)s."), id=match.ef_client_id)
-        return match.ef_client_id
+    # A known customer (most orders): one hand-built look-up (orders.rows), no ORM compiling.
+    known = row_value(EfClientMatch, "ef_client_id", {**key, "licence": licence.pk})
+    if known:
+        _note(order, gettext_noop("Customer known as EF client %(id)s."), id=known)
+        return known
     choice = client_choose(customer, ef.clients_find_by_email(key["email"]))
     for other in choice.not_this_customer:
         _note(
@@ -66,7 +68,7 @@ def client_match_or_create(order: Order, domain: DomainOrder, licence: Licence, 
         )
         _remember(key, choice.client_id)
         return choice.client_id
-    match = _create_claimed(match, key)
+    match = _create_claimed(EfClientMatch.objects.filter(**key).first(), key)
     if match.ef_client_id:  # another attempt made it a moment ago
         _note(order, gettext_noop("Customer known as EF client %(id)s."), id=match.ef_client_id)
         return match.ef_client_id

@@ -29,12 +29,13 @@ from licenses.models import Licence
 from .after_invoice import (
     Channel,
     CreditDecision,
+    Delivery,
     credit_note_payload,
     credits_due,
     delivery_for,
     refund_or_cancellation,
 )
-from .domain import DomainOrder
+from .domain import Customer, DomainOrder
 from .ecwid_mapping import domain_order_from_ecwid
 from .ef_create import Deferred, earlier_create_find, marks_after_failure, uncertain_create_settles_at
 from .invoice_mapping import EXTERNAL_ID_MAX
@@ -86,6 +87,17 @@ def _plan(order: Order, key: str, kind: str, plan: dict[str, Any]) -> FollowUp |
     return row if created else None
 
 
+def _delivery(licence: Licence, customer: Customer) -> Delivery | None:
+    """How an invoice reaches this customer with the licence's configuration as it is now."""
+    return delivery_for(
+        customer.country_code,
+        customer.vat_number,
+        peppol_be_business=licence.peppol_be_business,
+        peppol_email_fallback=licence.peppol_email_fallback,
+        email_others=licence.send_invoice_email,
+    )
+
+
 def invoice_follow_ups_plan(order: Order, domain: DomainOrder, licence: Licence) -> list[FollowUp]:
     """With the invoice: register the payment, deliver it (Peppol, or e-mail), as the merchant chose.
     Returns the follow-ups decided now (none that were decided before)."""
@@ -98,13 +110,7 @@ def invoice_follow_ups_plan(order: Order, domain: DomainOrder, licence: Licence)
             "date": domain.order_date.isoformat(),
         }
         rows.append(_plan(order, f"payment:{invoice_id}", FollowUp.Kind.PAYMENT, plan))
-    delivery = delivery_for(
-        domain.customer.country_code,
-        domain.customer.vat_number,
-        peppol_be_business=licence.peppol_be_business,
-        peppol_email_fallback=licence.peppol_email_fallback,
-        email_others=licence.send_invoice_email,
-    )
+    delivery = _delivery(licence, domain.customer)
     if delivery is not None:
         plan = {
             "invoice_id": invoice_id,
@@ -215,13 +221,8 @@ def follow_ups_retry_failed(order: Order) -> int:
 
 def _send_decided_again(order: Order, row: FollowUp) -> None:
     licence = order.licence
-    customer = domain_order_from_ecwid(order.snapshot or {}, licence.shop_profile).customer
-    delivery = delivery_for(
-        customer.country_code,
-        customer.vat_number,
-        peppol_be_business=licence.peppol_be_business,
-        peppol_email_fallback=licence.peppol_email_fallback,
-        email_others=licence.send_invoice_email,
+    delivery = _delivery(
+        licence, domain_order_from_ecwid(order.snapshot or {}, licence.shop_profile).customer
     )
     if delivery is None:
         row.state, row.done_at = FollowUp.State.DONE, timezone.now()

@@ -20,8 +20,11 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 
+from connectors.eenvoudigfactureren.client import SERVICE as EF_SERVICE
 from connectors.eenvoudigfactureren.client import EfClient
 from connectors.errors import AuthenticationError, ConnectorError, PermanentError, TransientError
+from connectors.kmoshops.client import SERVICE as SHOP_SERVICE
+from connectors.vies.client import SERVICE as VIES_SERVICE
 from connectors.vies.client import VatStatus, vies_check
 from licenses.models import Licence
 from licenses.services import connection_failing, ef_client, shop_client
@@ -84,7 +87,7 @@ def order_claim(order_pk: int) -> bool:
         Order.objects.filter(pk=order_pk, state__in=CLAIMABLE)
         .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
         .update(
-            **text_fields(state=OrderState.PROCESSING, claimed_at=now, state_reason="", updated_at=now),
+            **text_fields(state=OrderState.PROCESSING, claimed_at=now, state_reason=""),
             attempts=F("attempts") + 1,
         )
     )
@@ -144,9 +147,9 @@ def _order_process_claimed(order: Order) -> None:
 
 # What an order that gave up waiting for a counterpart says (the service's name as the connectors give it).
 UNREACHABLE_CODES = {
-    "KMO Shops": ErrorCode.SHOP_UNREACHABLE,
-    "VIES": ErrorCode.VIES_UNREACHABLE,
-    "EenvoudigFactureren": ErrorCode.EF_UNREACHABLE,
+    SHOP_SERVICE: ErrorCode.SHOP_UNREACHABLE,
+    VIES_SERVICE: ErrorCode.VIES_UNREACHABLE,
+    EF_SERVICE: ErrorCode.EF_UNREACHABLE,
 }
 
 
@@ -257,7 +260,7 @@ def _check(order: Order, domain: DomainOrder, licence: Licence) -> None:
             raise Refused(ErrorCode.VAT_NUMBER_INVALID, message)
         if result.status == VatStatus.UNAVAILABLE:
             raise TransientError(
-                f"VIES could not verify the VAT number now ({result.reason})", service="VIES"
+                f"VIES could not verify the VAT number now ({result.reason})", service=VIES_SERVICE
             )
         order_update(order, vies_consultation=result.request_identifier)
     order_event_add(order, OrderEvent.Kind.CHECK, Text(gettext_noop("All checks passed.")))
@@ -513,5 +516,5 @@ def order_enqueue_due() -> int:
     if not due:
         return 0
     return Order.objects.filter(pk__in=due, state=OrderState.RETRYING, next_attempt_at__lte=now).update(
-        state=OrderState.QUEUED, next_attempt_at=None, handed_out_at=None, updated_at=now
+        state=OrderState.QUEUED, next_attempt_at=None, handed_out_at=None
     )

@@ -387,7 +387,7 @@ def order_queue(order: Order, *, reason: str = "", hand_out: str = HandOut.NOW) 
         return
     handed_out_at = None if hand_out == HandOut.ROUND else now
     fields = text_fields(state=OrderState.QUEUED, state_reason=reason, wait_code="", next_attempt_at=None)
-    row_update(Order, order.pk, {**fields, "handed_out_at": handed_out_at, "updated_at": now})
+    row_update(Order, order.pk, {**fields, "handed_out_at": handed_out_at})
     previous, order.state, order.handed_out_at = order.state, OrderState.QUEUED, handed_out_at
     order_event_add(order, OrderEvent.Kind.STATE, state_change(previous, OrderState.QUEUED, reason))
     if hand_out != HandOut.ROUND:
@@ -407,7 +407,6 @@ def _claim_for_caller(order: Order, now: datetime) -> bool:
         next_attempt_at=None,
         claimed_at=now,
         handed_out_at=now,
-        updated_at=now,
     )
     claimed = row_update(Order, order.pk, fields, when={"state": order.state}, add_one=("attempts",))
     if not claimed:

@@ -124,6 +124,12 @@ def sandbox_store(sandboxes, case=None):
 
 
 def authorize(client, licence, decision, store_id):
+    callback = authorized_callback(client, licence, decision, store_id)
+    return client.get(callback.path, parse_qs(callback.query), follow=True)
+
+
+def authorized_callback(client, licence, decision, store_id):
+    """Connect pressed in this browser, the shop's consent page answered: the callback URL it sends back."""
     response = client.post(reverse("install-kmoshops", args=[licence.install_token]))
     assert response.status_code == 302
     url = response["Location"]
@@ -131,7 +137,7 @@ def authorize(client, licence, decision, store_id):
     answer = requests.get(f"{url}&auto={decision}&store_id={store_id}", allow_redirects=False, timeout=5)
     callback = urlsplit(answer.headers["Location"])
     assert callback.path == reverse("install-kmoshops-callback")
-    return client.get(callback.path, parse_qs(callback.query), follow=True)
+    return callback
 
 
 def test_connect_kmoshops_through_oauth_turns_the_dot_green(client, sandboxes):
@@ -249,9 +255,7 @@ def test_reloading_the_callback_keeps_the_connection_and_says_so(client, sandbox
     """#19.2: KMO Shops revokes the token of a code used twice; a reload must not exchange it again."""
     licence = Licence.objects.create(company_name="Mine")
     store_id = sandbox_store(sandboxes)
-    response = client.post(reverse("install-kmoshops", args=[licence.install_token]))
-    answer = requests.get(f"{response['Location']}&auto=approve&store_id={store_id}", allow_redirects=False)
-    callback = urlsplit(answer.headers["Location"])
+    callback = authorized_callback(client, licence, "approve", store_id)
     first = client.get(callback.path, parse_qs(callback.query), follow=True).content.decode()
     assert "KMO Shops is connected." in first
     reload = client.get(callback.path, parse_qs(callback.query), follow=True).content.decode()
@@ -267,9 +271,7 @@ def test_reloading_the_callback_keeps_the_connection_and_says_so(client, sandbox
 def test_a_reload_after_the_token_was_revoked_says_the_connection_no_longer_works(client, sandboxes):
     licence = Licence.objects.create(company_name="Mine")
     store_id = sandbox_store(sandboxes)
-    response = client.post(reverse("install-kmoshops", args=[licence.install_token]))
-    answer = requests.get(f"{response['Location']}&auto=approve&store_id={store_id}", allow_redirects=False)
-    callback = urlsplit(answer.headers["Location"])
+    callback = authorized_callback(client, licence, "approve", store_id)
     client.get(callback.path, parse_qs(callback.query))
     licence.refresh_from_db()
     # The code is used a second time elsewhere (the old release's reload did this): the shop revokes the token.

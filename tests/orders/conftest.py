@@ -88,6 +88,11 @@ class Pipeline:
     def ef_clients(self, licence: Licence) -> list[dict[str, Any]]:
         return control(self.sandboxes.ef.url, f"accounts/{licence.ef_api_key}/clients", method="GET")
 
+    def ef_posts(self, path: str) -> int:
+        """How many POSTs to this EF path the sandbox received (creates: at most one per document)."""
+        log = self.sandboxes.ef_app.requests_log
+        return sum(1 for entry in log if entry["method"] == "POST" and entry["path"] == path)
+
     def ef_fault(self, **fault: Any) -> None:
         control(self.sandboxes.ef.url, "faults", fault)
 

@@ -134,12 +134,7 @@ def test_a_client_create_without_answer_is_not_repeated_by_a_reclaim(pipeline, s
     assert order.state == OrderState.HANDLED
     [client] = pipeline.ef_clients(licence)
     assert order.ef_client_id == client["client_id"]
-    creates = [
-        entry
-        for entry in pipeline.sandboxes.ef_app.requests_log
-        if entry["method"] == "POST" and entry["path"] == "/api/v1/clients"
-    ]
-    assert len(creates) == 1
+    assert pipeline.ef_posts("/api/v1/clients") == 1
 
 
 @pytest.mark.django_db(transaction=True)
@@ -165,9 +160,4 @@ def test_a_reclaim_honours_the_backoff_and_retry_after(pipeline, settings, trigg
 
     later = Order.objects.get(pk=first.pk)
     assert later.state == OrderState.RETRYING and later.next_attempt_at == first.next_attempt_at
-    creates = [
-        entry
-        for entry in pipeline.sandboxes.ef_app.requests_log
-        if entry["method"] == "POST" and entry["path"] == "/api/v1/invoices"
-    ]
-    assert len(creates) == 1
+    assert pipeline.ef_posts("/api/v1/invoices") == 1
