@@ -34,6 +34,13 @@ def test_every_kind_of_order_write_moves_updated_at():
     assert Order.objects.get(pk=order.pk).updated_at > since
 
 
+def _until(condition, timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
+
+
 def _polled(client, key, since) -> dict[str, str]:
     response = client.get(
         reverse("api-orders"),
@@ -60,8 +67,11 @@ def test_a_poller_sees_what_became_of_an_order_it_saw_being_processed(pipeline, 
     licence = pipeline.licence(case)
     _, key = api_key_create(licence=licence, name="Poller")
     pipeline.ef_fault(path="/invoices", method="POST", **SLOW_CREATE[then])
+    creates_before = pipeline.ef_posts("/api/v1/invoices")
     pipeline.place(licence, case["order"])
     pipeline.wait(licence, "K3M7Q", states=(OrderState.PROCESSING,))
+    # The worker writes the order row (client, invoice mark) until it sends the create; EF then holds it a second.
+    _until(lambda: pipeline.ef_posts("/api/v1/invoices") > creates_before)
     since = _a_moment_later()
     assert _polled(client, key, since) == {}  # nothing changed since
     assert pipeline.wait(licence, "K3M7Q", states=(then,)).state == then
