@@ -91,14 +91,15 @@ def errors_alert(licence: Licence) -> int:
     orders = list(fresh.order_by("pk")[:ORDERS_IN_ONE_MAIL])
     if not orders:
         return 0
-    rows = [
-        {
-            "order": order,
-            "fix": (explanation(order.error_code) or {}).get("fix", ""),
-            "url": _link(reverse("dashboard-order", args=[licence.key, order.pk])),
-        }
-        for order in orders
-    ]
+    with translation.override(licence.language):  # the fix is read now, in the merchant's language
+        rows = [
+            {
+                "order": order,
+                "fix": (explanation(order.error_code) or {}).get("fix", ""),
+                "url": _link(reverse("dashboard-order", args=[licence.key, order.pk])),
+            }
+            for order in orders
+        ]
     more = fresh.count() - len(orders)
     sent = _send(
         licence,
@@ -126,7 +127,8 @@ def connection_alerts(licence: Licence) -> int:
             .first()
         )
         if status == ConnectionStatus.FAILING and (last is None or last.kind == Alert.Kind.CONNECTION_GREEN):
-            reason = getattr(licence, f"{which}_status_reason")
+            with translation.override(licence.language):  # our sentence; the counterpart's words stay out
+                reason = getattr(licence, f"{which}_status_shown")
             context = {"service": service, "reason": reason, "which": which}
             connections_url = _link(reverse("dashboard-connections", args=[licence.key]))
             sent += _send(

@@ -17,18 +17,28 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
+from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext as _
 
 from connectors.eenvoudigfactureren.client import EfClient
 from connectors.errors import AuthenticationError, ConnectorError
 from connectors.kmoshops.client import KmoShopsClient, oauth_code_exchange
 
+from .connection_words import connection_text
 from .models import ConnectionStatus, Licence, LicenceState, MerchantAccess, new_install_token
+from .services import connection_failing
 from .signals import licence_ready
 
 logger = logging.getLogger(__name__)
 STATE_SALT = "kmoshops-oauth-state"
 STATE_MAX_AGE = 15 * 60
+NO_LONGER_WORKS = gettext_noop(
+    "The KMO Shops connection no longer works. Press ReConnect to connect it again."
+)
+NOT_ACCEPTED = gettext_noop(
+    "KMO Shops did not accept the connection (the authorization may have expired or been used already). "
+    "Press Connect to try again."
+)
 
 
 class InstallationError(Exception):
@@ -205,11 +215,8 @@ def shop_connection_verify(licence: Licence) -> None:
     try:
         KmoShopsClient(store_id=licence.store_id, access_token=licence.shop_token).profile()
     except AuthenticationError as exc:
-        reason = _("The KMO Shops connection no longer works. Press ReConnect to connect it again.")
-        Licence.objects.filter(pk=licence.pk).update(
-            shop_status=ConnectionStatus.FAILING, shop_status_reason=reason[:500]
-        )
-        raise InstallationError(reason) from exc
+        connection_failing(licence, "shop", exc.message, NO_LONGER_WORKS)
+        raise InstallationError(licence.shop_status_shown) from exc
     except ConnectorError as exc:
         raise InstallationError(
             _("KMO Shops did not answer; the connection could not be checked. Try again in a minute.")
@@ -230,16 +237,13 @@ def shop_connect(licence: Licence, *, code: str) -> None:
     except ConnectorError as exc:
         if licence.shop_status == ConnectionStatus.OK and licence.shop_token:
             shop_connection_verify(licence)  # says whether the connection we have still works
-        # In the merchant's words; KMO Shops' own (often just "Bad Request") only in brackets.
-        reason = _(
-            "KMO Shops did not accept the connection (the authorization may have expired or been used "
-            "already). Press Connect to try again. [%(status)s %(answer)s]"
-        ) % {"status": exc.status or "-", "answer": exc.message}
+        # In the merchant's words; KMO Shops' own (often just "Bad Request") only behind Details.
         Licence.objects.filter(pk=licence.pk).update(
             shop_status=ConnectionStatus.FAILING if licence.shop_token else ConnectionStatus.NONE,
-            shop_status_reason=reason[:500],
+            shop_status_reason=f"{exc.status or '-'} {exc.message}"[:500],
+            shop_status_text=connection_text(NOT_ACCEPTED),
         )
-        raise InstallationError(reason) from exc
+        raise InstallationError(gettext(NOT_ACCEPTED)) from exc
     other = (
         Licence.objects.filter(store_id=grant.store_id)
         .exclude(pk=licence.pk)
@@ -280,12 +284,17 @@ def ef_connect(licence: Licence, *, api_key: str) -> None:
         rates = client.tax_rates()
         layouts = client.layouts() if "Layouts" not in missing else []
     except AuthenticationError as exc:
+        logger.info("licence %s: EF refused a pasted key: %s", licence.key, exc.summary())
         raise InstallationError(
-            _("EenvoudigFactureren does not accept this API key (%(reason)s).") % {"reason": exc.message}
+            _(
+                "EenvoudigFactureren does not accept this API key. Copy it again from EenvoudigFactureren "
+                "(Settings → API keys): the whole key, of a key that was not deleted."
+            )
         ) from exc
     except ConnectorError as exc:
+        logger.info("licence %s: EF could not check a pasted key: %s", licence.key, exc.summary())
         raise InstallationError(
-            _("EenvoudigFactureren could not be reached: %(reason)s") % {"reason": exc.message}
+            _("EenvoudigFactureren could not check the key now. Try again in a minute.")
         ) from exc
     if missing:
         raise InstallationError(

@@ -99,7 +99,8 @@ class Licence(models.Model):
     shop_status = models.CharField(
         max_length=10, choices=ConnectionStatus.choices, default=ConnectionStatus.NONE
     )
-    shop_status_reason = models.TextField(blank=True)
+    shop_status_reason = models.TextField(blank=True)  # KMO Shops' own words: shown behind "Details"
+    shop_status_text = models.JSONField(default=dict, blank=True)  # our sentence (orders.texts payload)
     shop_checked_at = models.DateTimeField(null=True, blank=True)
 
     # EenvoudigFactureren connection
@@ -111,7 +112,8 @@ class Licence(models.Model):
     ef_status = models.CharField(
         max_length=10, choices=ConnectionStatus.choices, default=ConnectionStatus.NONE
     )
-    ef_status_reason = models.TextField(blank=True)
+    ef_status_reason = models.TextField(blank=True)  # EF's own words: shown behind "Details"
+    ef_status_text = models.JSONField(default=dict, blank=True)  # our sentence (orders.texts payload)
     ef_checked_at = models.DateTimeField(null=True, blank=True)
 
     # Configuration tab
@@ -181,12 +183,34 @@ class Licence(models.Model):
         return self.connections_ok and self.configured_at is not None
 
     @property
+    def installed(self) -> bool:
+        """The installation was finished once (a connection that fails later does not undo that)."""
+        return self.configured_at is not None and bool(self.store_id) and bool(self.ef_api_key)
+
+    @property
+    def shop_status_shown(self) -> str:
+        return connection_shown(self, "shop")
+
+    @property
+    def ef_status_shown(self) -> str:
+        return connection_shown(self, "ef")
+
+    @property
     def shop_token_masked(self) -> str:
         return mask(self.shop_token)
 
     @property
     def ef_api_key_masked(self) -> str:
         return mask(self.ef_api_key)
+
+
+def connection_shown(licence: Licence, which: str) -> str:
+    """What is wrong with a connection, in the current language; the counterpart's words stay apart."""
+    from .connection_words import connection_sentence
+
+    return connection_sentence(
+        which, getattr(licence, f"{which}_status"), getattr(licence, f"{which}_status_text")
+    )
 
 
 class MerchantAccess(models.Model):

@@ -300,16 +300,18 @@ def _run_one(order: Order, licence: Licence, ef: EfClient, row: FollowUp) -> Non
             order,
             OrderEvent.Kind.EF,
             Text(
-                gettext_noop("%(what)s failed, trying again at %(time)s: %(problem)s"),
+                gettext_noop("%(what)s failed, trying again at %(time)s."),
                 what=_kind(row),
                 time=f"{timezone.localtime(at):%H:%M:%S}",
-                problem=exc.summary(),
+                said=exc.summary(),
             ),
         )
     except FollowUpRefused as refused:
         _fail(order, row, refused.code, refused.message, refused.ef_answer, attempts=row.attempts + 1)
     except PermanentError as exc:
-        message = Text(gettext_noop("EenvoudigFactureren refused: %(message)s"), message=exc.message)
+        message = Text(
+            gettext_noop("%(what)s: refused by EenvoudigFactureren."), what=_kind(row), said=exc.message
+        )
         _fail(order, row, refused_code, message, exc.message, attempts=row.attempts + 1)
     else:
         _save(
@@ -455,9 +457,9 @@ def _send(order: Order, licence: Licence, ef: EfClient, row: FollowUp) -> None:
             raise FollowUpRefused(
                 FollowUpCode.PEPPOL_REJECTED,
                 Text(
-                    gettext_noop("Peppol refused the %(document)s: %(message)s"),
+                    gettext_noop("Peppol refused the %(document)s."),
                     document=document,
-                    message=exc.message,
+                    said=exc.message,
                 ),
                 exc.message,
             ) from exc
@@ -466,10 +468,9 @@ def _send(order: Order, licence: Licence, ef: EfClient, row: FollowUp) -> None:
                 FollowUpCode.SEND_FAILED,
                 Text(
                     gettext_noop(
-                        "The customer cannot be reached through Peppol (%(message)s) and e-mail instead is "
-                        "switched off."
+                        "The customer cannot be reached through Peppol and e-mail instead is switched off."
                     ),
-                    message=exc.message,
+                    said=exc.message,
                 ),
                 exc.message,
             ) from exc
@@ -477,10 +478,8 @@ def _send(order: Order, licence: Licence, ef: EfClient, row: FollowUp) -> None:
             order,
             OrderEvent.Kind.EF,
             Text(
-                gettext_noop(
-                    "The customer is not on Peppol (%(message)s); e-mailing the %(document)s instead."
-                ),
-                message=exc.message,
+                gettext_noop("The customer is not on Peppol; e-mailing the %(document)s instead."),
+                said=exc.message,
                 document=document,
             ),
         )

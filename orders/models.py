@@ -182,6 +182,13 @@ class Order(models.Model):
 
         return translated(self.error_text, self.error_message)
 
+    @property
+    def error_said(self) -> list[str]:
+        """The counterpart's own words about the error, for "Details" (never inside our sentence)."""
+        from .texts import said_of
+
+        return list(dict.fromkeys([*said_of(self.error_text), *([self.ef_answer] if self.ef_answer else [])]))
+
 
 class OrderEvent(models.Model):
     """One line of an order's timeline: webhooks, reads, checks, EF calls, state changes, actions."""
@@ -289,6 +296,12 @@ class FollowUp(models.Model):
         from .texts import translated
 
         return translated(self.error_text, "")
+
+    @property
+    def error_said(self) -> list[str]:
+        from .texts import said_of
+
+        return list(dict.fromkeys([*said_of(self.error_text), *([self.ef_answer] if self.ef_answer else [])]))
 
 
 class OrderCall(models.Model):

@@ -77,9 +77,9 @@ def gave_up(attempts: int, exc: TransientError) -> Text | None:
     if attempts < settings.ORDER_MAX_ATTEMPTS:
         return None
     return Text(
-        gettext_noop("Gave up after %(attempts)s attempts: %(problem)s"),
+        gettext_noop("Gave up after %(attempts)s attempts."),
         attempts=attempts,
-        problem=exc.summary(),
+        said=exc.summary(),
     )
 
 
@@ -93,10 +93,10 @@ def retry_schedule(order: Order, exc: TransientError, *, code: str, count_attemp
         return
     at = retry_at(attempts, exc)
     reason = Text(
-        gettext_noop("Retrying at %(time)s, attempt %(attempt)s: %(problem)s"),
+        gettext_noop("Retrying at %(time)s (attempt %(attempt)s)."),
         time=f"{timezone.localtime(at):%H:%M}",
         attempt=attempts + 1,
-        problem=exc.summary(),
+        said=exc.summary(),
     )
     retry_later(order, at, reason, attempts=attempts, event=reason)
 

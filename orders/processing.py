@@ -191,14 +191,18 @@ def _process(order: Order) -> None:
         order_event_add(
             order,
             OrderEvent.Kind.EF,
-            Text(gettext_noop("EF refused the API key: %(problem)s"), problem=exc.summary()),
+            Text(gettext_noop("EF refused the API key."), said=exc.summary()),
         )
         raise Hold(*HOLD_EF) from exc
     except PermanentError as exc:
         order_event_add(
-            order, OrderEvent.Kind.EF, Text(gettext_noop("EF refused: %(problem)s"), problem=exc.summary())
+            order,
+            OrderEvent.Kind.EF,
+            Text(gettext_noop("EF refused the customer or the invoice."), said=exc.summary()),
         )
-        message = Text(gettext_noop("EenvoudigFactureren refused: %(message)s"), message=exc.message)
+        message = Text(
+            gettext_noop("EenvoudigFactureren refused the customer or the invoice."), said=exc.message
+        )
         raise Refused(ErrorCode.EF_REJECTED, message, exc.message) from exc
 
 
@@ -212,9 +216,7 @@ def _read(order: Order) -> None:
     except TransientError:
         raise
     except ConnectorError as exc:
-        message = Text(
-            gettext_noop("The order could not be read from KMO Shops: %(message)s"), message=exc.message
-        )
+        message = Text(gettext_noop("The order could not be read from KMO Shops."), said=exc.message)
         raise Refused(ErrorCode.SHOP_UNREACHABLE, message) from exc
     snapshot_store(order, snapshot)
     Order.objects.filter(pk=order.pk).update(**{name: getattr(order, name) for name in SNAPSHOT_FIELDS})

@@ -136,9 +136,7 @@ def _order_refresh(
             order_event_add(
                 order,
                 OrderEvent.Kind.READ,
-                Text(
-                    gettext_noop("The order no longer exists in the shop: %(problem)s"), problem=exc.message
-                ),
+                Text(gettext_noop("The order no longer exists in the shop."), said=exc.message),
             )
             if not order.is_invoiced and order.state != OrderState.HANDLED:
                 _set_state(
@@ -219,7 +217,7 @@ def _read_failed(order: Order, exc: ConnectorError) -> None:
     order_event_add(
         order,
         OrderEvent.Kind.READ,
-        Text(gettext_noop("Could not read the order: %(problem)s"), problem=exc.summary()),
+        Text(gettext_noop("Could not read the order from KMO Shops."), said=exc.summary()),
     )
 
 

@@ -4,6 +4,10 @@ language.
 `Text` is a str (the English text, for logs, tickets and tests) that also remembers its template and
 parameters, so a page can render it again through gettext in the merchant's language. A parameter may be
 a Text itself (a reason inside a state change); codes in known parameters are shown by their label.
+
+What a counterpart said in its own words (EF's "client_id unknown", KMO Shops' "Bad Request") is never
+part of the sentence: it travels beside it as `said`, is appended to the English str for logs, support and
+the admin, and is shown on pages behind "Details" (`said_of`), so a Dutch or French page reads whole.
 """
 
 from __future__ import annotations
@@ -71,6 +75,9 @@ def _render(template: str, params: dict[str, Any] | None, translate: bool) -> st
     return text % _shown(params, translate=translate) if params else text
 
 
+SAID = "said"
+
+
 def _plain(params: dict[str, Any]) -> dict[str, Any]:
     return {name: payload_of(value) if isinstance(value, Text) else value for name, value in params.items()}
 
@@ -81,7 +88,9 @@ class Text(str):
 
     def __new__(cls, template: str, **params: Any) -> Text:
         plain = _plain(params)
-        obj = super().__new__(cls, _render(template, plain, False))
+        english = _render(template, plain, False)
+        said = "; ".join(said_of({"t": template, "p": plain}))
+        obj = super().__new__(cls, f"{english} [{said}]" if said else english)
         obj.template = template
         obj.params = plain
         return obj
@@ -101,6 +110,19 @@ def text_from(payload: dict[str, Any] | None, fallback: str = "") -> str:
 def shown(value: str) -> str:
     """A reason in the current language: a Text through its template, a plain word through gettext."""
     return translated(payload_of(value), gettext(value) if value else value)
+
+
+def said_of(payload: dict[str, Any] | None) -> list[str]:
+    """The counterparts' own words a stored text carries (its own and its nested texts'), in order."""
+    if not payload or "t" not in payload:
+        return []
+    said: list[str] = []
+    for name, value in (payload.get("p") or {}).items():
+        if name == SAID and value:
+            said.append(str(value))
+        elif isinstance(value, dict):
+            said += said_of(value)
+    return list(dict.fromkeys(said))
 
 
 def text_fields(**fields: Any) -> dict[str, Any]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.urls import reverse
 
@@ -38,6 +40,14 @@ def test_the_browser_language_is_used(client, language, text):
 def test_the_switch_changes_the_language(client):
     client.post(reverse("set_language"), {"language": "fr", "next": "/"})
     assert "Essai gratuit de 30 jours" in client.get("/", HTTP_ACCEPT_LANGUAGE="nl").content.decode()
+
+
+@pytest.mark.parametrize("language", ["nl", "fr", "en"])
+def test_the_switch_names_each_language_in_its_own_words(client, language):
+    """A Dutch page offers "English", not "Engels": the reader of each language must recognise it."""
+    page = client.get("/", HTTP_ACCEPT_LANGUAGE=language).content.decode()
+    options = re.findall(r'<option value="(nl|fr|en)"[^>]*>([^<]+)</option>', page)
+    assert options == [("nl", "Nederlands"), ("fr", "Français"), ("en", "English")]
 
 
 @pytest.mark.parametrize(

@@ -39,8 +39,16 @@ class LicenceSerializer(serializers.ModelSerializer):
     @extend_schema_field(serializers.DictField(child=ConnectionSerializer()))
     def get_connections(self, licence: Licence) -> dict[str, dict[str, str]]:
         return {
-            "kmo_shops": {"status": licence.shop_status, "reason": licence.shop_status_reason},
-            "eenvoudigfactureren": {"status": licence.ef_status, "reason": licence.ef_status_reason},
+            "kmo_shops": {
+                "status": licence.shop_status,
+                "reason": licence.shop_status_shown,
+                "details": licence.shop_status_reason,
+            },
+            "eenvoudigfactureren": {
+                "status": licence.ef_status,
+                "reason": licence.ef_status_shown,
+                "details": licence.ef_status_reason,
+            },
         }
 
     @extend_schema_field(serializers.DictField())

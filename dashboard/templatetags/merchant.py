@@ -9,6 +9,7 @@ from django.utils.translation import gettext
 
 from orders.labels import money_shown, payment_status_label
 from orders.models import FollowUp, Order
+from orders.texts import said_of
 
 register = template.Library()
 
@@ -17,6 +18,14 @@ register = template.Library()
 def money(value: Decimal | float | int | str | None) -> str:
     """An amount as `money_shown` writes it in the page's language; empty for no amount."""
     return "" if value in (None, "") else money_shown(value)
+
+
+@register.filter
+def said(value: dict | str | None) -> list[str]:
+    """The counterpart's own words, for "Details": from a stored text's payload, or a plain string."""
+    if isinstance(value, dict):
+        return said_of(value)
+    return [value] if value else []
 
 
 @register.filter

@@ -7,7 +7,8 @@ order appears on Report with its EF invoice number → a failing order appears o
 (add the VAT rate in EF, ReConnect) → Process on its row → Report.
 
 Every merchant page is checked for a horizontal scrollbar and, in Dutch and French, for English left
-untranslated (from the list below). Screenshots go to test-artifacts/browser/<language>-<device>/.
+untranslated (any of our texts, from the catalogue, and the counterparts' words: tests/english.py); so are
+the sign-up and alert e-mails, which must also be plain text without HTML entities. Screenshots go to test-artifacts/browser/<language>-<device>/.
 """
 
 from __future__ import annotations
@@ -24,7 +25,9 @@ from django.core import mail
 from django.utils import translation
 from django.utils.translation import gettext
 
+from dashboard.alerts import alerts_send
 from tests.conftest import ROOT, control, order_fixture
+from tests.english import english_in
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = ROOT / "test-artifacts" / "browser"
@@ -117,6 +120,7 @@ class Journey:
             f"{name}: the page scrolls sideways by {overflow}px ({self.language}, {self.device})"
         )
         text = page.locator("body").inner_text()
+        assert english_in(text, self.language) == [], f"{name}: English or HTML entities ({self.language})"
         for phrase in NEVER:
             assert phrase not in text, f"{name}: '{phrase}' on the page"
         if self.language != "en":
@@ -169,6 +173,7 @@ def test_a_new_merchant_installs_and_sees_orders_go_through(
 
     # 2. The one e-mail, in the merchant's language, carries the installation URL.
     body = mail.outbox[-1].body
+    assert english_in(mail.outbox[-1].subject + body, language) == []
     install_url = re.search(r"http\S+/install/\S+", body).group(0)
     assert install_url.endswith(f"?lang={language}")
 
@@ -228,6 +233,12 @@ def test_a_new_merchant_installs_and_sees_orders_go_through(
     row.locator(f"text={t('More info')}").click()
     expect(page.locator("#how-to-fix")).to_be_visible()
     journey.check("08-more-info")
+
+    # 8b. The alert mail about it reads in the merchant's language, as plain text, with the fix.
+    alerts_send()
+    [alert] = [m for m in mail.outbox if failing["id"] in m.body]
+    assert english_in(alert.subject + "\n" + alert.body, language) == [], alert.body
+    assert page.locator("#how-to-fix").inner_text().split(":", 1)[1].strip() in alert.body
 
     # 9. Fix: add 9 % in EF, ReConnect so the rates are read again, then Process on the order's row.
     control(sandboxes.ef.url, "accounts", {"api_key": "ef-browser-key", "rates": [21, 12, 9, 6]})

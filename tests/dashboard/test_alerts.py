@@ -7,13 +7,19 @@ from datetime import timedelta
 
 import pytest
 from django.core import mail
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from dashboard.alerts import alerts_send, connection_alerts, errors_alert, licence_alerts
 from dashboard.models import Alert
 from licenses.models import ConnectionStatus, Licence, LicenceState
+from licenses.services import connection_failing
+from orders.checks import check_email, check_total
+from orders.ecwid_mapping import domain_order_from_ecwid
+from orders.explanations import EXPLANATIONS
 from orders.models import OrderState
 from orders.outcomes import order_error
+from tests.conftest import order_fixture
+from tests.english import english_in
 from tests.factories import licence_for, login, order_for
 
 pytestmark = pytest.mark.django_db
@@ -73,7 +79,8 @@ def test_a_connection_incident_is_one_mail_and_its_recovery_another(licence):
     licence.refresh_from_db()
     assert connection_alerts(licence) == 1 and connection_alerts(licence) == 0
     red = mail.outbox[0]
-    assert "EenvoudigFactureren" in red.subject and "invalid api key" in red.body
+    assert "EenvoudigFactureren" in red.subject
+    assert "EenvoudigFactureren aanvaardt de API-sleutel niet meer" in red.body  # ours, not EF's English
     assert f"/dashboard/{licence.key}/settings/connections/" in red.body
     order_for(licence, OrderState.HANDLED)  # went on after the reconnect
     Licence.objects.filter(pk=licence.pk).update(ef_status=ConnectionStatus.OK, ef_status_reason="")
@@ -106,3 +113,38 @@ def test_trial_ending_expired_and_cancelled_are_each_mailed_once(licence):
         "cancelled",
     ]
     assert all(f"/dashboard/{licence.key}/settings/configuration/" in m.body for m in mail.outbox)
+
+
+@pytest.mark.parametrize("language", ["nl", "fr"])
+def test_the_errors_mail_is_plain_text_in_the_merchants_language_with_each_fix(licence, language):
+    """Plain text is not HTML: an apostrophe stays an apostrophe; the fix is translated as the page is."""
+    Licence.objects.filter(pk=licence.pk).update(language=language)
+    licence.refresh_from_db()
+    for code, check in [("EMAIL_MISSING", check_email), ("TOTAL_MISMATCH", check_total)]:
+        order = order_for(licence, OrderState.OPEN)
+        failure = check(domain_order_from_ecwid(*_broken(code)))
+        order_error(order, code, failure.message)
+    assert errors_alert(licence) == 1
+    [sent] = mail.outbox
+    assert english_in(sent.subject + "\n" + sent.body, language) == []
+    with translation.override(language):
+        for code in ("EMAIL_MISSING", "TOTAL_MISMATCH"):
+            assert str(EXPLANATIONS[code][2]) in sent.body  # as written: an apostrophe is not &#x27;
+
+
+def _broken(code: str):
+    case = order_fixture("a09" if code == "TOTAL_MISMATCH" else "a01")
+    if code == "EMAIL_MISSING":
+        case["order"]["email"] = ""
+    return case["order"], case["store_profile"]
+
+
+def test_a_connection_mail_says_what_failed_in_the_merchants_words_not_the_counterparts(licence):
+    Licence.objects.filter(pk=licence.pk).update(language="fr")
+    licence.refresh_from_db()
+    connection_failing(licence, "ef", "authentication failed: invalid api key")
+    connection_failing(licence, "shop", "The access token is invalid or revoked.")
+    assert connection_alerts(licence) == 2
+    for sent in mail.outbox:
+        assert english_in(sent.subject + "\n" + sent.body, "fr") == []
+        assert "Connexions" in sent.body  # the tab as the page names it

@@ -176,4 +176,6 @@ def test_a_refused_authorization_code_is_explained_in_the_merchants_language(cli
     page = response.content.decode()
     assert "KMO Shops aanvaardde de koppeling niet" in page
     licence.refresh_from_db()
-    assert licence.shop_status_reason.startswith("KMO Shops aanvaardde de koppeling niet")
+    with translation.override("nl"):
+        assert licence.shop_status_shown.startswith("KMO Shops aanvaardde de koppeling niet")
+    assert licence.shop_status_reason == "400 Bad Request"  # the shop's words, behind Details only
