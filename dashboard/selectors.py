@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
 from django.core.paginator import Page, Paginator
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, F, Max, Min, OuterRef, Prefetch, Q, QuerySet
+from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -79,6 +80,37 @@ class Period:
         )
 
 
+def period_for_tab(tab: str, query: Any) -> Period | None:
+    """Report (a bookkeeping view) shows this month unless a period is chosen; Open, Errors and Ignored show
+    every date unless one is: an order that needs the merchant, or was left out before the start date, is
+    never hidden by the calendar."""
+    if tab == "report" or query.get("from") or query.get("to"):
+        return Period.from_query(query)
+    return None
+
+
+@dataclass
+class Elsewhere:
+    """A tab's orders outside the chosen period: how many, and the dates they span."""
+
+    count: int
+    start: date | None = None
+    end: date | None = None
+
+
+def orders_elsewhere(licence: Licence, tab: str, *, search: str = "") -> Elsewhere:
+    """Where a tab's orders are when the chosen period holds none of them."""
+    orders = orders_for_tab(licence, tab, period=None, search=search).order_by()
+    moment = F("handled_at") if tab == "report" else Coalesce("order_created_at", "created_at")
+    found = orders.aggregate(count=Count("pk"), first=Min(moment), last=Max(moment))
+    if not found["count"]:
+        return Elsewhere(0)
+    local = timezone.get_current_timezone()
+    return Elsewhere(
+        found["count"], found["first"].astimezone(local).date(), found["last"].astimezone(local).date()
+    )
+
+
 def orders_for_tab(licence: Licence, tab: str, *, period: Period | None, search: str = "") -> QuerySet[Order]:
     """A tab's orders (Report by handled time, the others by creation), in a period when one is given."""
     # List pages and exports never need the order's JSON snapshot (a few KB a row).
@@ -105,6 +137,13 @@ def orders_for_tab(licence: Licence, tab: str, *, period: Period | None, search:
             | Q(customer_name__icontains=search)
             | Q(customer_email__icontains=search)
             | Q(ef_invoice_number__icontains=search)
+            | Exists(  # an invoice "Credit and re-invoice" replaced is found under its order
+                FollowUp.objects.filter(
+                    order_id=OuterRef("pk"),
+                    kind=FollowUp.Kind.CREDIT_NOTE,
+                    plan__invoice_number__icontains=search,
+                )
+            )
         )
     return orders
 
@@ -159,21 +198,31 @@ def orders_page(orders: QuerySet[Order], number: Any, size: int, *, search: bool
     return page
 
 
-def after_invoice_by_order(
-    order_ids: list[int],
-) -> tuple[dict[int, str], dict[int, list[tuple[str, Decimal]]]]:
-    """For these orders, in one query: how each invoice went out, and its credit notes (number, amount)."""
-    sent: dict[int, str] = {}
-    credits: dict[int, list[tuple[str, Decimal]]] = {}
+@dataclass
+class AfterInvoice:
+    """For a set of orders: how each invoice went out, its credit notes (number, amount), and the invoices
+    "Credit and re-invoice" replaced (number, the credit note that cancelled it)."""
+
+    sent: dict[int, str] = field(default_factory=dict)
+    credits: dict[int, list[tuple[str, Decimal]]] = field(default_factory=dict)
+    replaced: dict[int, list[tuple[str, str]]] = field(default_factory=dict)
+
+
+def after_invoice_by_order(order_ids: list[int]) -> AfterInvoice:
+    """What happened after the invoice of these orders, in one query."""
+    found = AfterInvoice()
     done = FollowUp.objects.filter(order_id__in=order_ids, state=FollowUp.State.DONE).order_by("pk")
     for order_id, kind, plan, result in done.values_list("order_id", "kind", "plan", "result"):
         if kind == FollowUp.Kind.SEND and plan.get("document") == "invoice":
-            sent[order_id] = str(result.get("channel") or "")
+            found.sent[order_id] = str(result.get("channel") or "")
         elif kind == FollowUp.Kind.CREDIT_NOTE:
-            credits.setdefault(order_id, []).append(
-                (str(result.get("number") or ""), Decimal(plan["amount"]))
-            )
-    return sent, credits
+            number = str(result.get("number") or "")
+            found.credits.setdefault(order_id, []).append((number, Decimal(plan["amount"])))
+            if plan.get("reinvoice"):
+                found.replaced.setdefault(order_id, []).append(
+                    (str(plan.get("invoice_number") or ""), number)
+                )
+    return found
 
 
 def tab_counts(licence: Licence) -> dict[str, int]:

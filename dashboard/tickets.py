@@ -69,21 +69,35 @@ def order_context(order: Order) -> dict[str, Any]:
     }
 
 
+MESSAGE_MAX = 5000
+
+
 class TooManyTickets(Exception):
     """The licence sent TICKETS_PER_HOUR tickets within the hour: nothing was made or mailed."""
+
+
+class MessageTooLong(Exception):
+    """The message is longer than MESSAGE_MAX: nothing was made; the caller gives it back to be shortened."""
+
+    def __init__(self, length: int) -> None:
+        super().__init__(length)
+        self.length = length
 
 
 def ticket_create(
     *, licence: Licence, user: Any, kind: str, message: str, order: Order | None = None
 ) -> Ticket:
-    """Raises TooManyTickets past the licence's hourly limit (a script or a stuck form cannot flood support)."""
+    """Raises TooManyTickets past the licence's hourly limit (a script or a stuck form cannot flood support)
+    and MessageTooLong past MESSAGE_MAX characters (never cut: the merchant's words arrive whole or not at all)."""
+    if len(message) > MESSAGE_MAX:
+        raise MessageTooLong(len(message))
     if throttle.hit(f"tickets:{licence.pk}", 3600) > settings.TICKETS_PER_HOUR:
         raise TooManyTickets
     context: dict[str, Any] = {"licence": licence_context(licence)}
     if order is not None:
         context["order"] = order_context(order)
     ticket = Ticket.objects.create(
-        licence=licence, order=order, kind=kind, message=message[:5000], context=context, created_by=user
+        licence=licence, order=order, kind=kind, message=message, context=context, created_by=user
     )
     subject = f"[{licence.key}] {ticket.get_kind_display()} #{ticket.pk}" + (
         f" order {order.order_number}" if order else ""

@@ -18,6 +18,7 @@ from django.contrib.auth.views import LoginView
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone, translation
+from django.utils.formats import number_format
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -27,10 +28,12 @@ from connectors.errors import ConnectorError
 from licenses import throttle
 from licenses.forms import ConfigurationForm, EfKeyForm
 from licenses.installation import configuration_save
+from licenses.models import Licence
 from licenses.services import ef_client
 from licenses.views import ef_key_submit, shop_authorize_redirect
 from orders.actions import order_credit_and_reinvoice, order_ignore, order_process_again
 from orders.explanations import explanation
+from orders.models import Order
 from orders.queue import enqueue
 from orders.texts import shown
 
@@ -44,12 +47,14 @@ from .selectors import (
     licences_for_user,
     order_for_licence,
     order_ids_for_licence,
+    orders_elsewhere,
     orders_for_tab,
     orders_page,
+    period_for_tab,
     tab_counts,
     tickets_for_licence,
 )
-from .tickets import TooManyTickets, ticket_create
+from .tickets import MESSAGE_MAX, MessageTooLong, TooManyTickets, ticket_create
 
 PAGE_SIZE = 50
 
@@ -127,11 +132,14 @@ def tab(request: HttpRequest, key: str, tab: str) -> HttpResponse:
     licence = licence_for_user(request.user, key)
     if tab not in TABS:
         raise Http404
-    period = Period.from_query(request.GET)
+    period = period_for_tab(tab, request.GET)
     search = request.GET.get("q", "")[:100]
     orders = orders_for_tab(licence, tab, period=period, search=search)
     page = orders_page(orders, request.GET.get("page"), PAGE_SIZE, search=bool(search.strip()))
-    context = _page_context(request, licence, tab=tab, page=page, period=period, search=search)
+    elsewhere = orders_elsewhere(licence, tab, search=search) if period and not page.object_list else None
+    context = _page_context(
+        request, licence, tab=tab, page=page, period=period, search=search, elsewhere=elsewhere
+    )
     return render(request, "dashboard/tab.html", context)
 
 
@@ -195,6 +203,7 @@ def report_csv_rows(orders, *, language: str) -> Iterator[str]:  # noqa: ANN001 
             _("EF invoice"),
             _("Sent via"),
             _("Credit notes"),
+            _("Replaced invoices"),
         ]
         channels = {"peppol": "Peppol", "email": _("e-mail")}
     yield "\ufeff" + writer.writerow(header)
@@ -205,7 +214,7 @@ def report_csv_rows(orders, *, language: str) -> Iterator[str]:  # noqa: ANN001 
         return amount.replace(".", ",") if comma else amount
 
     def written(chunk: list[tuple]) -> str:
-        sent, credits = after_invoice_by_order([row[0] for row in chunk])
+        after = after_invoice_by_order([row[0] for row in chunk])
         lines = []
         for pk, number, created, name, email, total, handled, client_id, invoice_id, invoice_number in chunk:
             lines.append(
@@ -220,8 +229,9 @@ def report_csv_rows(orders, *, language: str) -> Iterator[str]:  # noqa: ANN001 
                         client_id or "",
                         invoice_id or "",
                         _csv_safe(invoice_number),
-                        channels.get(sent.get(pk, ""), ""),
-                        " | ".join(f"{n} ({money_text(-amount)})" for n, amount in credits.get(pk, [])),
+                        channels.get(after.sent.get(pk, ""), ""),
+                        " | ".join(f"{n} ({money_text(-amount)})" for n, amount in after.credits.get(pk, [])),
+                        " | ".join(f"{old} ({credit})" for old, credit in after.replaced.get(pk, [])),
                     ]
                 )
             )
@@ -246,7 +256,13 @@ def _csv_safe(value: str) -> str:
 @require_GET
 def order_detail(request: HttpRequest, key: str, pk: int) -> HttpResponse:
     licence = licence_for_user(request.user, key)
-    order = order_for_licence(licence, pk)
+    return _order_page(request, licence, order_for_licence(licence, pk))
+
+
+def _order_page(
+    request: HttpRequest, licence: Licence, order: Order, *, problem: str = "", status: int = 200
+) -> HttpResponse:
+    """More info; `problem` is a report the merchant must send again (kept in its box, never lost)."""
     context = _page_context(
         request,
         licence,
@@ -255,8 +271,9 @@ def order_detail(request: HttpRequest, key: str, pk: int) -> HttpResponse:
         follow_ups=order.follow_ups.all(),
         calls=order.calls.order_by("-at", "-pk")[:CALLS_SHOWN],
         explanation=explanation(order.error_code),
+        problem=problem,
     )
-    return render(request, "dashboard/order_detail.html", context)
+    return render(request, "dashboard/order_detail.html", context, status=status)
 
 
 @login_required
@@ -287,23 +304,33 @@ def order_invoice_pdf(request: HttpRequest, key: str, pk: int) -> HttpResponse:
 def order_report_problem(request: HttpRequest, key: str, pk: int) -> HttpResponse:
     licence = licence_for_user(request.user, key)
     order = order_for_licence(licence, pk)
+    message = request.POST.get("message", "")
     try:
         ticket = ticket_create(
-            licence=licence,
-            user=request.user,
-            kind=Ticket.Kind.PROBLEM,
-            message=request.POST.get("message", ""),
-            order=order,
+            licence=licence, user=request.user, kind=Ticket.Kind.PROBLEM, message=message, order=order
         )
+    except MessageTooLong as exc:
+        messages.error(request, _message_too_long(exc))
+        return _order_page(request, licence, order, problem=message, status=400)
     except TooManyTickets:
         messages.error(request, _too_many_tickets())
-        return redirect("dashboard-order", key=key, pk=pk)
+        return _order_page(request, licence, order, problem=message, status=429)
     messages.success(
         request,
         _("Thank you. Ticket #%(number)s was sent to support with everything they need.")
         % {"number": ticket.pk},
     )
     return redirect("dashboard-order", key=key, pk=pk)
+
+
+def _message_too_long(exc: MessageTooLong) -> str:
+    return _(
+        "Your message is %(length)s characters long; a ticket holds %(limit)s. Nothing was sent: shorten it "
+        "(the order and its history go along by themselves) and send it again."
+    ) % {
+        "length": number_format(exc.length, force_grouping=True),
+        "limit": number_format(MESSAGE_MAX, force_grouping=True),
+    }
 
 
 def _too_many_tickets() -> str:
@@ -338,7 +365,9 @@ def _report_action(request: HttpRequest, result, done_text) -> None:  # noqa: AN
     for number, why in result.refused.items():
         messages.error(
             request,
-            _("Order %(number)s was not changed: %(reason)s.") % {"number": number, "reason": shown(why)},
+            # A reason may be a whole sentence of its own: one full stop, not two.
+            _("Order %(number)s was not changed: %(reason)s.")
+            % {"number": number, "reason": shown(why).rstrip(".")},
         )
 
 
@@ -395,6 +424,10 @@ def ask_us(request: HttpRequest, key: str) -> HttpResponse:
                 ticket = ticket_create(
                     licence=licence, user=request.user, kind=Ticket.Kind.QUESTION, message=message
                 )
+            except MessageTooLong as exc:
+                messages.error(request, _message_too_long(exc))
+                context = _page_context(request, licence, message=message)  # kept to be shortened
+                return render(request, "dashboard/ask.html", context, status=400)
             except TooManyTickets:
                 messages.error(request, _too_many_tickets())
                 context = _page_context(request, licence, message=message)  # kept for later

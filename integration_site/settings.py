@@ -166,6 +166,7 @@ AUTH_PASSWORD_VALIDATORS = [
 LANGUAGE_CODE = "en"
 LANGUAGES = [("nl", "Nederlands"), ("fr", "Français"), ("en", "English")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+FORMAT_MODULE_PATH = ["integration_site.formats"]  # English dates as in Belgium: 15/11/2026 10:00
 TIME_ZONE = "Europe/Brussels"
 USE_I18N = True
 USE_TZ = True

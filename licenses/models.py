@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from .encryption import EncryptedTextField, mask
 
@@ -34,7 +35,10 @@ class LicenceState(models.TextChoices):
     TRIAL = "trial", _("Trial")
     ACTIVE = "active", _("Active")
     EXPIRED = "expired", _("Expired")
-    CANCELLED = "cancelled", _("Cancelled")
+    CANCELLED = (
+        "cancelled",
+        pgettext_lazy("licence state", "Cancelled"),
+    )  # "Opgezegd", not an order's "Geannuleerd"
 
 
 class ConnectionStatus(models.TextChoices):

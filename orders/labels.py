@@ -39,6 +39,11 @@ def amount_shown(value: Decimal | float | int | str) -> str:
 
 
 def money_shown(value: Decimal | float | int | str) -> str:
-    """`€ 126,90` and `€ -5,00` in Dutch and French, `€126.90` in English."""
+    """`€ 126,90` and `€ -5,00` in Dutch, `126,90 €` in French, `€126.90` in English: the one way each
+    language writes money, on lists, in sentences and in the timeline alike (the French catalogue puts the
+    sign after the amount in every sentence too)."""
     amount = amount_shown(value)
-    return f"€{amount}" if (get_language() or "en").startswith("en") else f"€ {amount}"
+    language = get_language() or "en"
+    if language.startswith("fr"):
+        return f"{amount} €"
+    return f"€{amount}" if language.startswith("en") else f"€ {amount}"

@@ -12,8 +12,10 @@ the admin, and is shown on pages behind "Details" (`said_of`), so a Dutch or Fre
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
+from django.utils.formats import date_format
 from django.utils.translation import gettext, gettext_noop
 
 from .labels import PAYMENT_STATUS_LABELS, amount_shown, money_shown
@@ -23,6 +25,9 @@ STATUS_PARAMS = ("status", "wanted")
 # Parameters that hold an amount of money, stored as "100.13" (the template says where € goes in each
 # language) or "€100.13"; shown with the language's decimal comma and grouping.
 MONEY_PARAMS = ("total", "amount", "invoiced", "computed", "difference")
+# Parameters that hold a date ("2026-11-15") or a local date and time ("2026-11-15 10:00"), stored as ISO:
+# shown as the language writes dates (15-11-2026, 15/11/2026).
+DATE_PARAMS = ("date", "when")
 STATE_LABELS = {
     "open": gettext_noop("Open"),
     "queued": gettext_noop("Queued"),
@@ -67,7 +72,18 @@ def _shown(params: dict[str, Any], *, translate: bool) -> dict[str, Any]:
             shown[name] = word(WORD_PARAMS[name][value])
         elif translate and name in MONEY_PARAMS and isinstance(value, str):
             shown[name] = money_shown(value[1:]) if value.startswith("€") else amount_shown(value)
+        elif translate and name in DATE_PARAMS and isinstance(value, str):
+            shown[name] = _date_shown(value)
     return shown
+
+
+def _date_shown(value: str) -> str:
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return value
+    has_time = len(value) > len("2026-11-15")
+    return date_format(moment, "SHORT_DATETIME_FORMAT" if has_time else "SHORT_DATE_FORMAT")
 
 
 def _render(template: str, params: dict[str, Any] | None, translate: bool) -> str:

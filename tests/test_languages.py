@@ -196,3 +196,57 @@ def test_amounts_in_the_timeline_read_as_the_merchants_language_writes_them(
     assert credit_note in shown[1]
     assert changed in shown[2]
     assert all("1234.5" not in line for line in shown)
+
+
+@pytest.mark.parametrize(
+    ("language", "written"), [("nl", "€ 1.234,50"), ("fr", "1\xa0234,50 €"), ("en", "€1,234.50")]
+)
+def test_one_money_format_per_language_in_lists_sentences_and_the_timeline(language, written):
+    """The Errors list, an error sentence and the timeline write an amount the same way (#20.6)."""
+    from django.template import Context, Template
+    from django.utils import translation
+
+    from orders.texts import Text, payload_of, translated
+
+    with translation.override(language):
+        listed = Template("{% load merchant %}{{ amount|money }}").render(Context({"amount": "1234.5"}))
+        sentence = translated(payload_of(Text("The order total is %(total)s, but …", total="€1234.50")), "")
+        timeline = translated(
+            payload_of(
+                Text("Read from KMO Shops: %(status)s, total €%(total)s", status="PAID", total="1234.5")
+            ),
+            "",
+        )
+    assert listed == written and written in sentence and written in timeline
+
+
+@pytest.mark.parametrize(
+    ("language", "order", "licence"), [("nl", "Geannuleerd", "Opgezegd"), ("fr", "Annulée", "Résiliée")]
+)
+def test_a_cancelled_order_and_a_cancelled_licence_are_different_words(language, order, licence):
+    """KMO Shops' CANCELLED payment status is an order cancelled, not a licence terminated (#20.6)."""
+    from django.utils import translation
+
+    from licenses.models import LicenceState
+    from orders.labels import payment_status_label
+
+    with translation.override(language):
+        assert payment_status_label("CANCELLED") == order
+        assert str(LicenceState.CANCELLED.label) == licence
+
+
+@pytest.mark.parametrize("language", ["nl", "fr", "en"])
+def test_a_refusal_that_is_a_whole_sentence_does_not_end_in_two_full_stops(client, language):
+    """Process on an order still waiting for payment: the reason is a sentence of its own (#20.6)."""
+    user = login(f"stops-{language}@shop.example")
+    licence = licence_for(user)
+    waiting = order_for(licence, OrderState.OPEN, payment_status="AWAITING_PAYMENT")
+    client.force_login(user)
+    page = client.post(
+        reverse("dashboard-process", args=[licence.key]),
+        {"orders": [waiting.pk]},
+        follow=True,
+        HTTP_ACCEPT_LANGUAGE=language,
+    ).content.decode()
+    [message] = re.findall(r'<li class="error">([^<]+)</li>', page)
+    assert waiting.order_number in message and not re.search(r"(?<!\.)\.\.(?!\.)", message), message

@@ -12,6 +12,7 @@ from orders.explanations import explanation
 from orders.models import FollowUp, Order, OrderEvent
 
 from ..models import Ticket
+from ..tickets import MESSAGE_MAX
 
 
 class ConnectionSerializer(serializers.Serializer):
@@ -143,7 +144,7 @@ class TicketSerializer(serializers.ModelSerializer):
 
 
 class TicketCreateSerializer(serializers.Serializer):
-    message = serializers.CharField(max_length=5000)
+    message = serializers.CharField(max_length=MESSAGE_MAX)
     order_number = serializers.CharField(required=False, max_length=100)
 
 

@@ -45,6 +45,11 @@ def after_invoice_labels(order: Order) -> list[str]:
             labels.append(
                 gettext("sent via Peppol") if row.result.get("channel") == "peppol" else gettext("e-mailed")
             )
+        elif row.kind == FollowUp.Kind.CREDIT_NOTE and row.plan.get("reinvoice"):
+            labels.append(
+                gettext("replaces invoice %(invoice)s (credit note %(number)s)")
+                % {"invoice": row.plan.get("invoice_number", ""), "number": row.result.get("number", "")}
+            )
         elif row.kind == FollowUp.Kind.CREDIT_NOTE:
             labels.append(gettext("credit note %(number)s") % {"number": row.result.get("number", "")})
     if order.changed_after_invoicing:

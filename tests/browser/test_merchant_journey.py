@@ -121,6 +121,7 @@ class Journey:
         )
         text = page.locator("body").inner_text()
         assert english_in(text, self.language) == [], f"{name}: English or HTML entities ({self.language})"
+        assert not re.search(r"(?<!\.)\.\.(?!\.)", text), f"{name}: a sentence ends in two full stops"
         for phrase in NEVER:
             assert phrase not in text, f"{name}: '{phrase}' on the page"
         if self.language != "en":
@@ -219,7 +220,8 @@ def test_a_new_merchant_installs_and_sees_orders_go_through(
     [number] = [inv["number"] for inv in sandboxes.ef_app.accounts["ef-browser-key"].invoices.values()]
     expect(row.locator(".invoice-number")).to_contain_text(number)
     money = row.locator("td.money").inner_text()
-    assert money.startswith("€ ") and "," in money if language != "en" else money.startswith("€")
+    written = {"nl": r"€ \d+,\d\d", "fr": r"\d+,\d\d €", "en": r"€\d+\.\d\d"}[language]
+    assert re.fullmatch(written, money), money  # as the language writes money, here and in every sentence
     journey.check("06-report")
 
     # 8. A failing order (Dutch 9 % VAT, unknown to EF) appears on Errors; More info explains it.

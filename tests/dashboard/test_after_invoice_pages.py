@@ -110,3 +110,35 @@ def test_a_failed_follow_up_is_explained_in_errors(client, shop):
         reverse("dashboard-order", args=[licence.key, order.pk]), HTTP_ACCEPT_LANGUAGE="nl"
     ).content.decode()
     assert "PEPPOL_REJECTED" in text and 'id="how-to-fix"' in text
+
+
+@pytest.mark.parametrize(
+    ("language", "never"),
+    [
+        ("en", "No second invoice is made by itself"),
+        ("nl", "nooit een tweede"),
+        ("fr", "jamais une deuxième"),
+    ],
+)
+def test_more_info_never_promises_no_second_invoice_beside_the_button_that_makes_one(client, language, never):
+    """An invoiced order in Errors that changed in the shop: Process (same invoice) and Credit and re-invoice
+    (a new one) stand side by side; each says what it does, neither says "never a second invoice" (#20.4)."""
+    user = login(f"two-buttons-{language}@shop.example")
+    licence = licence_for(user)
+    order = order_for(
+        licence,
+        OrderState.ERROR,
+        error_code="SEND_FAILED",
+        ef_invoice_id=5001,
+        ef_invoice_number="2026-00077",
+        total=Decimal("130.00"),
+        invoiced_total=Decimal("121.00"),
+    )
+    client.force_login(user)
+    page = client.get(reverse("dashboard-order", args=[licence.key, order.pk]), HTTP_ACCEPT_LANGUAGE=language)
+    html = page.content.decode()
+    assert 'id="process-order"' in html and 'id="credit-and-reinvoice"' in html
+    assert never not in html
+    assert (
+        "2026-00077" in html.split('id="invoiced-unfinished"')[1].split("</p>")[0]
+    )  # names the invoice kept

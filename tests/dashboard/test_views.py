@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from datetime import timedelta
 
 import pytest
@@ -15,6 +16,7 @@ from django.utils import timezone
 from dashboard.models import Ticket
 from licenses.models import MerchantAccess
 from orders.models import OrderState
+from orders.texts import Text, text_fields
 from tests.factories import licence_for, login, order_for
 
 PASSWORD = "correct horse battery staple"
@@ -206,7 +208,7 @@ def test_csv_export_opens_in_the_merchants_excel(client, owner, language, header
     assert raw.startswith(b"\xef\xbb\xbf")
     delimiter = "," if language == "en" else ";"
     rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig")), delimiter=delimiter))
-    assert rows[0][0] == header and len(rows[0]) == 11
+    assert rows[0][0] == header and len(rows[0]) == 12
     assert {row[4] for row in rows[1:]} == {total}
     assert "Café Déjà-vu" in {row[2] for row in rows[1:]}
 
@@ -245,7 +247,7 @@ def test_csv_export_says_how_each_invoice_went_out_and_its_credit_notes(
         csv.reader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig")), delimiter=delimiter)
     )
     [row] = [row for row in rows[1:] if row[0] == handled.order_number]
-    assert row[9:] == [email, f"2026-00051 ({credit})"]
+    assert row[9:] == [email, f"2026-00051 ({credit})", ""]  # a refund replaces no invoice
 
 
 def test_the_csv_export_streams_in_chunks_of_rows(client, owner, monkeypatch):
@@ -612,3 +614,57 @@ def test_an_invoiced_order_in_errors_offers_process_and_not_ignore(client, owner
     assert "already invoiced" not in response.content.decode()
     stuck.refresh_from_db()
     assert stuck.state == OrderState.QUEUED and stuck.ef_invoice_id == 5999
+
+
+def test_an_order_ignored_before_the_start_date_is_found_on_ignored(client, owner):
+    """Installed on the 15th, the shop's older orders are Ignored: the tab shows them whatever their date,
+    and its reason gives the start date as the merchant's language writes dates (#20.4, #20.6)."""
+    user, licence, _ = owner
+    long_ago = timezone.now() - timedelta(days=75)
+    order = order_for(
+        licence,
+        OrderState.IGNORED,
+        order_created_at=long_ago,
+        **text_fields(
+            state_reason=Text(
+                "Created before %(when)s, the start date in the configuration.", when="2026-11-15 10:00"
+            )
+        ),
+    )
+    page = logged_in(client, user).get(
+        reverse("dashboard-tab", args=[licence.key, "ignored"]), HTTP_ACCEPT_LANGUAGE="nl"
+    )
+    html = page.content.decode()
+    assert f'data-order="{order.order_number}"' in html
+    assert "Aangemaakt vóór 15-11-2026 10:00" in html and "2026-11-15" not in html.split("<table")[1]
+
+
+def test_an_empty_period_says_where_the_tabs_orders_are(client, owner):
+    user, licence, orders = owner
+    page = logged_in(client, user).get(
+        reverse("dashboard-tab", args=[licence.key, "report"]), {"from": "2020-01-01", "to": "2020-01-31"}
+    )
+    html = page.content.decode()
+    today = timezone.localdate().strftime("%d/%m/%Y")
+    assert f"Show the 1 order from {today} to {today}." in html
+    shown = client.get(
+        reverse("dashboard-tab", args=[licence.key, "report"])
+        + re.search(r'id="show-elsewhere" href="([^"]+)"', html).group(1).replace("&amp;", "&")
+    )
+    assert f'data-order="{orders["handled"].order_number}"' in shown.content.decode()
+
+
+@pytest.mark.parametrize("where", ["report-problem", "ask"])
+def test_a_message_longer_than_a_ticket_holds_is_given_back_whole_not_cut(client, owner, where):
+    user, licence, orders = owner
+    message = ("Het totaal klopt niet. " * 300).strip()  # 6,899 characters
+    if where == "ask":
+        url = reverse("dashboard-ask", args=[licence.key])
+    else:
+        url = reverse("dashboard-report-problem", args=[licence.key, orders["error"].pk])
+    response = logged_in(client, user).post(url, {"message": message}, HTTP_ACCEPT_LANGUAGE="nl")
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "6.899 tekens" in page and "5.000" in page  # says how long, and the limit
+    assert message in page  # back in its box, whole, to be shortened
+    assert not Ticket.objects.filter(licence=licence).exists() and mail.outbox == []

@@ -6,17 +6,21 @@ invoicing" with Credit and re-invoice.
 from __future__ import annotations
 
 import copy
+import csv
+import io
 import time
 from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
+from django.urls import reverse
 
 from licenses.models import Licence
 from orders.actions import order_credit_and_reinvoice, order_process_again
 from orders.catchup import licence_catch_up
 from orders.models import FollowUp, Order, OrderState
 from tests.conftest import control, order_fixture
+from tests.factories import login
 
 pytestmark = pytest.mark.django_db(transaction=True)
 B2B = "a02"  # a Belgian company with a VAT number, lines at 21 % and 6 %
@@ -377,3 +381,37 @@ def test_credit_and_reinvoice_checks_the_new_order_before_crediting_the_old_invo
     assert order.state == OrderState.HANDLED, (order.error_code, order.error_message)
     invoices, [credit] = documents(pipeline, licence)
     assert len(invoices) == 2 and Decimal(str(order.total)) == Decimal(str(fixed["total"]))
+
+
+def test_after_credit_and_reinvoice_report_and_csv_still_show_the_replaced_invoice(pipeline, client):
+    """The bookkeeper looks for every number EF issued: the first invoice, its credit note, the new one."""
+    licence, case, order = invoiced(pipeline)
+    changed = copy.deepcopy(case["order"])
+    changed["items"][1]["quantity"] += 1
+    changed["total"] = round(changed["total"] + changed["items"][1]["price"], 2)
+    changed["updateTimestamp"] += 60
+    pipeline.place(licence, changed)
+    pipeline.webhooks_idle()
+    old_number = order.ef_invoice_number
+    order_credit_and_reinvoice(licence=licence, order_ids=[order.pk], actor="merchant")
+    order = settle(pipeline, licence, order.order_number)
+    assert order.state == OrderState.HANDLED and order.ef_invoice_number != old_number
+    [credit] = documents(pipeline, licence)[1]
+
+    user = login("bookkeeper@shop.example")
+    licence.access.create(user=user)
+    client.force_login(user)
+    report = client.get(reverse("dashboard-tab", args=[licence.key, "report"]), HTTP_ACCEPT_LANGUAGE="nl")
+    row = report.content.decode().split(f'data-order="{order.order_number}"')[1].split("</tr>")[0]
+    assert order.ef_invoice_number in row and old_number in row and credit["number"] in row
+    found = client.get(reverse("dashboard-tab", args=[licence.key, "report"]), {"q": old_number})
+    assert f'data-order="{order.order_number}"' in found.content.decode()  # searchable by the old number
+
+    export = client.get(reverse("dashboard-report-csv", args=[licence.key]), HTTP_ACCEPT_LANGUAGE="nl")
+    rows = list(
+        csv.reader(io.StringIO(b"".join(export.streaming_content).decode("utf-8-sig")), delimiter=";")
+    )
+    [line] = [line for line in rows[1:] if line[0] == order.order_number]
+    assert line[8] == order.ef_invoice_number
+    assert line[11] == f"{old_number} ({credit['number']})"  # "Vervangen facturen": replaced, and by what
+    assert rows[0][11] == "Vervangen facturen"
