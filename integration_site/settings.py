@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # ReDoc from our own static files: the docs work without any CDN
     "django_q",
     "connectors",
     "licenses",
@@ -300,6 +301,16 @@ SPECTACULAR_SETTINGS = {
     "SERVE_AUTHENTICATION": [],
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "COMPONENT_SPLIT_REQUEST": True,
+    "REDOC_DIST": "SIDECAR",
+    # The system's fonts: nothing is fetched from Google Fonts (templates/drf_spectacular/redoc.html).
+    "REDOC_UI_SETTINGS": {
+        "theme": {
+            "typography": {
+                "fontFamily": "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif",
+                "headings": {"fontFamily": "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif"},
+            }
+        }
+    },
     "ENUM_NAME_OVERRIDES": {
         "OrderStateEnum": "orders.models.OrderState",
         "FollowUpStateEnum": "orders.models.FollowUp.State",

@@ -310,6 +310,11 @@ def test_a_new_merchant_installs_and_sees_orders_go_through(
     )
     assert answer.status_code == 200 and len(answer.json()["results"]) == 3
 
+    # 13. The accountant's next stop, the API docs, renders here with no internet (#20.5).
+    page.goto(f"{live_server.url}/api/v1/docs/")
+    expect(page.locator("h1").first).to_contain_text("KMO Shops → EenvoudigFactureren API")
+    page.screenshot(path=str(journey.folder / "16-api-docs.png"))
+
 
 @pytest.fixture
 def laptop_merchant(request):

@@ -3,8 +3,11 @@ and an OpenAPI schema that names every endpoint."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import yaml
+from django.conf import settings
 from django.core.management import call_command
 from django.urls import reverse
 
@@ -182,3 +185,15 @@ def test_the_openapi_schema_is_generated_without_warnings_and_names_every_endpoi
         assert route in paths, route
     assert client.get(reverse("api-schema")).status_code == 200
     assert client.get(reverse("api-docs")).status_code == 200
+
+
+def test_the_api_docs_page_loads_everything_from_us_not_from_a_cdn(client):
+    """/api/v1/docs/ was blank where a CDN is out of reach (#20.5): ReDoc and its fonts came from outside."""
+    from django.contrib.staticfiles import finders
+
+    page = client.get(reverse("api-docs")).content.decode()
+    addresses = re.findall(r'(?:src|href)="([^"]+)"', page)
+    assert addresses and all(address.startswith("/") for address in addresses), addresses
+    assert "googleapis" not in page and "jsdelivr" not in page
+    [script] = [a for a in addresses if a.endswith(".js")]
+    assert finders.find(script.removeprefix("/" + settings.STATIC_URL.lstrip("/")))  # served by us
