@@ -143,10 +143,15 @@ def ticket_copy_send(ticket: Ticket, to: str) -> None:
 
 
 def ticket_answer_send(ticket: Ticket) -> None:
-    """Staff answered in the admin: the merchant gets the answer by e-mail."""
+    """Staff answered in the admin: the merchant gets the answer by e-mail, in the licence's language."""
     to = getattr(ticket.created_by, "email", "") or ticket.licence.contact_email
     if not to:
         return
+    with translation.override(ticket.licence.language):
+        _answer_mail_send(ticket, to)
+
+
+def _answer_mail_send(ticket: Ticket, to: str) -> None:
     tickets_url = settings.SITE_URL + reverse("dashboard-tickets", args=[ticket.licence.key])
     body = "\n".join(
         [

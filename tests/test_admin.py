@@ -158,6 +158,8 @@ def test_a_staff_answer_reaches_the_merchant_by_mail_and_on_the_tickets_page(sta
     assert ticket.answer == "Onder Rapport." and ticket.status == "answered" and ticket.answered_at
     [answer_mail] = [m for m in mail.outbox if m.to == [merchant.email]]
     assert "Onder Rapport." in answer_mail.body
+    # In the merchant's language (the licence's), not the staff member's admin language (#20.1).
+    assert licence.language == "nl" and answer_mail.subject.startswith("Antwoord op ticket")
     client.force_login(merchant)
     page = client.get(f"/dashboard/{licence.key}/tickets/").content.decode()
     assert "Onder Rapport." in page

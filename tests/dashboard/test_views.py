@@ -668,3 +668,19 @@ def test_a_message_longer_than_a_ticket_holds_is_given_back_whole_not_cut(client
     assert "6.899 tekens" in page and "5.000" in page  # says how long, and the limit
     assert message in page  # back in its box, whole, to be shortened
     assert not Ticket.objects.filter(licence=licence).exists() and mail.outbox == []
+
+
+def test_a_connection_that_fails_after_installation_is_not_an_unfinished_installation(client, owner):
+    """#20.3: the banner sends the merchant to ReConnect under Connections, not back to the installation."""
+    from licenses.services import connection_failing
+
+    user, licence, _ = owner
+    connection_failing(licence, "ef", "authentication failed: invalid api key")
+    page = logged_in(client, user).get(
+        reverse("dashboard-tab", args=[licence.key, "open"]), HTTP_ACCEPT_LANGUAGE="nl"
+    ).content.decode()
+    assert "De installatie is nog niet voltooid" not in page and 'id="installation-unfinished"' not in page
+    banner = page.split('id="connection-failing"')[1].split("</div>")[0]
+    assert "Klik op Opnieuw koppelen onder Koppelingen" in banner
+    assert reverse("dashboard-connections", args=[licence.key]) in banner
+    assert "invalid api key" not in page  # EF's words only on Connections, behind Details
