@@ -93,6 +93,23 @@ def client_match_or_create(order: Order, domain: DomainOrder, licence: Licence, 
     return client_id
 
 
+def client_match_forget(order: Order, domain: DomainOrder, licence: Licence, client_id: int) -> None:
+    """EF no longer knows the remembered client (deleted in EF): forget it, so the customer is looked up
+    (or made) again instead of failing the same way on every attempt."""
+    customer = domain.customer
+    EfClientMatch.objects.filter(
+        licence=licence,
+        email=customer.email.strip().lower(),
+        vat_number=customer_vat_key(customer),
+        ef_client_id=client_id,
+    ).delete()
+    _note(
+        order,
+        gettext_noop("EF no longer knows client %(id)s (deleted in EF?): looking for the customer again."),
+        id=client_id,
+    )
+
+
 def _create_claimed(match: EfClientMatch | None, key: dict) -> EfClientMatch:
     """The match's row, marked (and committed) as creating the client now. Raises Deferred while an earlier
     create for this customer may still land in EF, or while another attempt is making the client."""

@@ -33,7 +33,7 @@ from .call_log import order_attempt_recorded
 from .checks import CheckFailure, ErrorCode, order_checks
 from .domain import DomainOrder
 from .ecwid_mapping import domain_order_from_ecwid
-from .ef_client_match import client_match_or_create
+from .ef_client_match import client_match_forget, client_match_or_create
 from .ef_create import Deferred, earlier_create_find, marks_after_failure, uncertain_create_settles_at
 from .follow_ups import credits_plan, follow_ups_run, invoice_follow_ups_plan, reinvoice_pending
 from .invoice_mapping import (
@@ -278,12 +278,18 @@ class Made:
     payload: dict[str, Any]
 
 
-def _invoice_create(order: Order, domain: DomainOrder, licence: Licence, ef: EfClient) -> Made:
+def _invoice_create(
+    order: Order, domain: DomainOrder, licence: Licence, ef: EfClient, *, client_lost: bool = False
+) -> Made:
     external_id = external_invoice_id(licence.pk, order.order_number, order.invoice_generation)
     if order.ef_create_started_at is not None:
         earlier = _invoice_adopt_earlier(order, domain, licence, ef, external_id)
         if earlier is not None:
             return earlier
+    elif order.backfill_id is not None:
+        existing = ef.invoice_find_by_external_id(external_id)  # invoiced by us before: adopted, not repeated
+        if existing:
+            return _invoice_adopt(order, domain, licence, existing, external_id, EXISTED)
     client_id = client_match_or_create(order, domain, licence, ef)
     payload = _invoice_payload(order, domain, licence, client_id, external_id)
     # Committed before the call: if we never learn the answer, the next attempt looks first, and not
@@ -301,6 +307,9 @@ def _invoice_create(order: Order, domain: DomainOrder, licence: Licence, ef: EfC
         marks = marks_after_failure(exc)
         if marks:
             order_update(order, **{f"ef_create_{name}_at": value for name, value in marks.items()})
+        if isinstance(exc, PermanentError) and CLIENT_UNKNOWN in exc.message and not client_lost:
+            client_match_forget(order, domain, licence, client_id)  # EF refused: nothing was made
+            return _invoice_create(order, domain, licence, ef, client_lost=True)
         raise
     order_event_add(
         order,
@@ -338,6 +347,25 @@ def _invoice_made(
     return fields, invoice_follow_ups_plan(order, domain, licence)
 
 
+# EF's answer when the invoice names a client it does not have (spec: `{"error": "client_id unknown"}`).
+CLIENT_UNKNOWN = "client_id unknown"
+FOUND_EARLIER = gettext_noop("Found invoice %(id)s made by an earlier attempt; not creating another.")
+EXISTED = gettext_noop(
+    "EenvoudigFactureren already has invoice %(id)s for this order (made by this integration before): "
+    "adopted, not made again."
+)
+
+
+def _invoice_adopt(
+    order: Order, domain: DomainOrder, licence: Licence, existing: dict, external_id: str, said: str
+) -> Made:
+    invoice_id = int(existing["invoice_id"])
+    client_id = int(existing.get("client_id") or 0) or order.ef_client_id or 0
+    payload = _invoice_payload(order, domain, licence, client_id, external_id)
+    order_event_add(order, OrderEvent.Kind.EF, Text(said, id=invoice_id))
+    return Made(invoice_id, payload)
+
+
 def _invoice_adopt_earlier(
     order: Order, domain: DomainOrder, licence: Licence, ef: EfClient, external_id: str
 ) -> Made | None:
@@ -353,18 +381,7 @@ def _invoice_adopt_earlier(
         ),
     )
     if existing:
-        invoice_id = int(existing["invoice_id"])
-        client_id = int(existing.get("client_id") or 0) or order.ef_client_id or 0
-        payload = _invoice_payload(order, domain, licence, client_id, external_id)
-        order_event_add(
-            order,
-            OrderEvent.Kind.EF,
-            Text(
-                gettext_noop("Found invoice %(id)s made by an earlier attempt; not creating another."),
-                id=invoice_id,
-            ),
-        )
-        return Made(invoice_id, payload)
+        return _invoice_adopt(order, domain, licence, existing, external_id, FOUND_EARLIER)
     order_event_add(
         order,
         OrderEvent.Kind.EF,

@@ -161,3 +161,25 @@ def test_a_reclaim_honours_the_backoff_and_retry_after(pipeline, settings, trigg
     later = Order.objects.get(pk=first.pk)
     assert later.state == OrderState.RETRYING and later.next_attempt_at == first.next_attempt_at
     assert pipeline.ef_posts("/api/v1/invoices") == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_client_deleted_in_ef_is_looked_up_again_not_refused_on_every_order(pipeline):
+    """The merchant deleted the customer in EF: the next order of that customer gets a new client, instead
+    of EF_REJECTED "client_id unknown" on every order (and after every Process) from then on."""
+    import copy
+
+    case = order_fixture("a01")
+    licence = pipeline.licence(case)
+    pipeline.place(licence, case["order"])
+    first = pipeline.wait(licence, case["order"]["id"])
+    assert first.state == OrderState.HANDLED
+    account = pipeline.sandboxes.ef_app.accounts[licence.ef_api_key]
+    del account.clients[first.ef_client_id]  # deleted by the merchant in EF
+    again = copy.deepcopy(case["order"])
+    again.update(id="K3M7R", internalId=again["internalId"] + 1)
+    pipeline.place(licence, again)
+    second = pipeline.wait(licence, "K3M7R")
+    assert second.state == OrderState.HANDLED, second.error_message
+    assert second.ef_client_id not in (None, first.ef_client_id)
+    assert EfClientMatch.objects.get(licence=licence).ef_client_id == second.ef_client_id
