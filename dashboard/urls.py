@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import backfill_views, views
 
 urlpatterns = [
     path("", views.home, name="dashboard-home"),
@@ -24,6 +24,7 @@ urlpatterns = [
     path("<str:key>/ask/", views.ask_us, name="dashboard-ask"),
     path("<str:key>/tickets/", views.tickets, name="dashboard-tickets"),
     path("<str:key>/settings/configuration/", views.configuration, name="dashboard-configuration"),
+    path("<str:key>/settings/configuration/backfill/", backfill_views.backfill, name="dashboard-backfill"),
     path("<str:key>/settings/connections/", views.connections, name="dashboard-connections"),
     path("<str:key>/settings/connections/kmoshops/", views.reconnect_shop, name="dashboard-reconnect-shop"),
     path("<str:key>/settings/api-keys/", views.api_keys, name="dashboard-api-keys"),

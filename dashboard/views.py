@@ -32,6 +32,7 @@ from licenses.models import Licence
 from licenses.services import ef_client
 from licenses.views import ef_key_submit, shop_authorize_redirect
 from orders.actions import order_credit_and_reinvoice, order_ignore, order_process_again
+from orders.backfill import backfill_latest, backfill_progress
 from orders.explanations import explanation
 from orders.models import Order
 from orders.queue import enqueue
@@ -462,7 +463,16 @@ def configuration(request: HttpRequest, key: str) -> HttpResponse:
         configuration_save(licence, form.cleaned_data)
         messages.success(request, _("The configuration is saved."))
         return redirect("dashboard-configuration", key=key)
-    return render(request, "dashboard/configuration.html", _page_context(request, licence, form=form))
+    latest = backfill_latest(licence)
+    context = _page_context(
+        request,
+        licence,
+        form=form,
+        backfill=latest,
+        backfill_progress=backfill_progress(latest) if latest else None,
+        backfill_until=timezone.localdate(licence.process_from) if licence.process_from else None,
+    )
+    return render(request, "dashboard/configuration.html", context)
 
 
 @login_required

@@ -211,6 +211,8 @@ HTTP_READ_TIMEOUT = env.float("HTTP_READ_TIMEOUT", default=20.0)
 
 # --- Order pipeline ---------------------------------------------------------------------------------------
 ORDER_MAX_ATTEMPTS = env.int("ORDER_MAX_ATTEMPTS", default=8)
+# "Fetch orders since <date>" reaches back at most this many days before the start date.
+BACKFILL_MAX_DAYS = env.int("BACKFILL_MAX_DAYS", default=400)
 ORDER_RETRY_BASE_SECONDS = env.float("ORDER_RETRY_BASE_SECONDS", default=60.0)
 ORDER_RETRY_MAX_SECONDS = env.float("ORDER_RETRY_MAX_SECONDS", default=3600.0)
 # A claimed order whose worker died is reclaimed by the sweep after this long.

@@ -10,7 +10,7 @@ from django.http import HttpRequest
 from django.utils.html import format_html
 
 from .actions import order_ignore, order_process_again
-from .models import FollowUp, Order, OrderCall, OrderEvent, WebhookEvent
+from .models import Backfill, FollowUp, Order, OrderCall, OrderEvent, WebhookEvent
 
 
 def pretty(value: object) -> str:
@@ -124,6 +124,20 @@ class OrderCallAdmin(admin.ModelAdmin):
     search_help_text = "Order number, path or the counterpart's words"
     list_select_related = ("order",)
     readonly_fields = [f.name for f in OrderCall._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+@admin.register(Backfill)
+class BackfillAdmin(admin.ModelAdmin):
+    """ "Fetch earlier orders" per licence: the range, the dry run's counts, progress and what stopped it."""
+
+    list_display = ("created_at", "licence", "since", "until", "state", "found", "will_invoice", "fed")
+    list_filter = ("state",)
+    search_fields = ("licence__key", "licence__company_name")
+    list_select_related = ("licence",)
+    readonly_fields = [f.name for f in Backfill._meta.fields]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -100,6 +100,10 @@ class Order(models.Model):
     # Why an order waits in Open: a processable status, the licence, a connection, the installation.
     wait_code = models.CharField(max_length=12, blank=True)
     needs_read = models.BooleanField(default=False)  # the snapshot must be read again before processing
+    # Fetched by "fetch orders since": EF is asked for this order's invoice (our external id) before one is made.
+    backfill = models.ForeignKey(
+        "Backfill", null=True, blank=True, on_delete=models.SET_NULL, related_name="orders", db_index=False
+    )
     error_code = models.CharField(max_length=40, blank=True, db_index=True)
     error_message = models.TextField(blank=True)
     error_text = models.JSONField(default=dict, blank=True)
@@ -220,6 +224,46 @@ class OrderEvent(models.Model):
         from .texts import translated
 
         return translated(self.message_text, self.message)
+
+
+class Backfill(models.Model):
+    """ "Fetch orders since <date>": the shop's orders created from `since` until `until` (the start date they
+    were left out by), counted first (a dry run), then fed through the normal path one page per task."""
+
+    class State(models.TextChoices):
+        COUNTING = "counting", _("Counting")
+        COUNTED = "counted", _("Counted")
+        RUNNING = "running", _("Fetching")
+        DONE = "done", _("Done")
+        CANCELLED = "cancelled", _("Cancelled")
+        FAILED = "failed", _("Stopped")
+
+    licence = models.ForeignKey(Licence, on_delete=models.CASCADE, related_name="backfills")
+    since = models.DateTimeField()
+    until = models.DateTimeField()
+    state = models.CharField(max_length=10, choices=State.choices, default=State.COUNTING)
+    offset = models.PositiveIntegerField(default=0)  # the next page to read (offset into the shop's search)
+    found = models.PositiveIntegerField(default=0)  # the shop's orders in the range
+    will_invoice = models.PositiveIntegerField(default=0)  # of those, what the count says will be invoiced
+    already = models.PositiveIntegerField(default=0)  # known here as invoiced or handled already
+    not_paid = models.PositiveIntegerField(default=0)  # a payment status the configuration does not invoice
+    read = models.PositiveIntegerField(default=0)  # orders read so far in the current pass
+    fed = models.PositiveIntegerField(default=0)  # orders handed to the pipeline by the run
+    problem = models.TextField(blank=True)  # why it stopped (the counterpart's words)
+    created_by = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.licence.key} since {self.since:%Y-%m-%d} ({self.state})"
+
+    @property
+    def active(self) -> bool:
+        return self.state in (self.State.COUNTING, self.State.RUNNING)
 
 
 class EfClientMatch(models.Model):

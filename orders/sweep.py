@@ -16,6 +16,7 @@ from licenses.models import ConnectionStatus, Licence, LicenceState
 from licenses.services import connection_ok, ef_client, shop_client
 from licenses.throttle import throttle_counts_expire
 
+from .backfill import backfills_resume
 from .call_log import order_calls_expire
 from .models import FollowUp, Order, OrderEvent, OrderState, WebhookEvent, WebhookOutcome
 from .processing import order_enqueue_due
@@ -241,4 +242,5 @@ def orders_sweep() -> dict[str, int]:
         "resumed": resumed,
         "calls_expired": order_calls_expire(),
         "throttles_expired": throttle_counts_expire(),
+        "backfills_resumed": backfills_resume(),
     }

@@ -36,6 +36,10 @@ class HandOut(StrEnum):
     ROUND = "round"  # the ticker hands it out in bounded per-licence rounds (catch-up, resume, retries)
 
 
+# Why an order older than the configuration's start date is Ignored ("fetch orders since" re-decides these).
+BEFORE_START = gettext_noop("Created before %(when)s, the start date in the configuration.")
+
+
 class WaitCode:
     STATUS = "status"
     LICENCE = "licence"
@@ -89,15 +93,19 @@ def order_refresh(
     snapshot: dict[str, Any] | None = None,
     webhook: WebhookEvent | None = None,
     hand_out: str = HandOut.NOW,
+    backfill_id: int | None = None,
 ) -> Order:
     """Read the order (unless the caller already holds a fresh copy), store it, decide.
 
-    `hand_out` says how a queued order reaches a worker (see HandOut).
+    `hand_out` says how a queued order reaches a worker (see HandOut); `backfill_id` marks an order fetched by
+    "fetch orders since" (EF is asked for its invoice before one is made).
     """
     # An order.created webhook is mostly about an order we have never seen: no look-up first. A new order's
     # row is made in the commit that stores what the read found.
     new_likely = webhook is not None and webhook.event_type == "order.created"
     order = _order_found_or_new(licence, order_number, look=not new_likely)
+    if backfill_id is not None and not order.is_invoiced:
+        order.backfill_id = backfill_id
     with order_attempt_recorded(order):  # its timeline lines and calls in one commit
         return _order_refresh(
             licence, order, trigger=trigger, snapshot=snapshot, webhook=webhook, hand_out=hand_out
@@ -167,11 +175,15 @@ def _order_refresh(
         if new:
             changed = True
         else:
+            backfill_id = order.backfill_id
             order = Order.objects.select_for_update().get(pk=order.pk)
             order.licence = licence  # read a moment ago: no second look-up
             changed = (order.snapshot or {}).get("updateTimestamp") != snapshot.get("updateTimestamp")
             snapshot_store(order, snapshot)
-            order.save(update_fields=[*SNAPSHOT_FIELDS, "updated_at"])
+            marked = []
+            if backfill_id is not None and not order.is_invoiced and order.backfill_id != backfill_id:
+                order.backfill_id, marked = backfill_id, ["backfill"]
+            order.save(update_fields=[*SNAPSHOT_FIELDS, *marked, "updated_at"])
         order_decide(order, changed=changed, hand_out=hand_out)
         # The read's lines and call commit with what it decided, and so does the event's outcome.
         handled = (
@@ -289,9 +301,7 @@ def order_decide(order: Order, *, changed: bool = True, hand_out: str = HandOut.
         return
     if licence.process_from and order.order_created_at and order.order_created_at < licence.process_from:
         when = timezone.localtime(licence.process_from).strftime("%Y-%m-%d %H:%M")
-        reason = Text(
-            gettext_noop("Created before %(when)s, the start date in the configuration."), when=when
-        )
+        reason = Text(BEFORE_START, when=when)
         _set_state(order, OrderState.IGNORED, reason)
         return
     hold = licence_hold_reason(licence)

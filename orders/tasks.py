@@ -17,6 +17,12 @@ def webhook_events_task(event_pks: list[int]) -> None:
     webhook_events_handle(event_pks)
 
 
+def backfill_step_task(backfill_pk: int) -> None:
+    from .backfill import backfill_step
+
+    backfill_step(backfill_pk)
+
+
 def order_process_task(order_pk: int) -> None:
     order_process(order_pk)
 

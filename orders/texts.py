@@ -53,6 +53,7 @@ WORD_PARAMS = {
         "webhook order.updated": gettext_noop("“order changed” notice"),
         "resume": gettext_noop("resumed"),
         "catch-up": gettext_noop("catch-up"),
+        "backfill": gettext_noop("fetching earlier orders"),
     },
 }
 

@@ -132,6 +132,20 @@ class KmoShopsClient:
     def order_get(self, order_id: str | int) -> dict[str, Any]:
         return self._get(f"orders/{requests.utils.quote(str(order_id), safe='')}")
 
+    def orders_created_page(
+        self, *, created_from: datetime, created_to: datetime, offset: int, limit: int = PAGE_LIMIT
+    ) -> dict[str, Any]:
+        """One page of the orders created in [created_from, created_to): the envelope (total, count, items)."""
+        return self._get(
+            "orders",
+            {
+                "createdFrom": _as_query_time(created_from),
+                "createdTo": _as_query_time(created_to),
+                "offset": offset,
+                "limit": min(limit, PAGE_LIMIT),
+            },
+        )
+
     def orders_search(
         self,
         *,

@@ -676,9 +676,11 @@ def test_a_connection_that_fails_after_installation_is_not_an_unfinished_install
 
     user, licence, _ = owner
     connection_failing(licence, "ef", "authentication failed: invalid api key")
-    page = logged_in(client, user).get(
-        reverse("dashboard-tab", args=[licence.key, "open"]), HTTP_ACCEPT_LANGUAGE="nl"
-    ).content.decode()
+    page = (
+        logged_in(client, user)
+        .get(reverse("dashboard-tab", args=[licence.key, "open"]), HTTP_ACCEPT_LANGUAGE="nl")
+        .content.decode()
+    )
     assert "De installatie is nog niet voltooid" not in page and 'id="installation-unfinished"' not in page
     banner = page.split('id="connection-failing"')[1].split("</div>")[0]
     assert "Klik op Opnieuw koppelen onder Koppelingen" in banner
