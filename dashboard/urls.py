@@ -13,6 +13,9 @@ urlpatterns = [
         views.order_report_problem,
         name="dashboard-report-problem",
     ),
+    path(
+        "<str:key>/orders/<int:pk>/refund-amount/", views.order_refund_amount, name="dashboard-refund-amount"
+    ),
     path("<str:key>/actions/process/", views.orders_process, name="dashboard-process"),
     path("<str:key>/actions/ignore/", views.orders_ignore, name="dashboard-ignore"),
     path(

@@ -36,6 +36,7 @@ from orders.backfill import backfill_latest, backfill_progress
 from orders.explanations import explanation
 from orders.models import Order
 from orders.queue import enqueue
+from orders.refund_amount import AmountRefused, refund_amount_enter, refund_amount_parse
 from orders.texts import shown
 
 from .api.keys import api_key_create, api_key_revoke
@@ -261,7 +262,13 @@ def order_detail(request: HttpRequest, key: str, pk: int) -> HttpResponse:
 
 
 def _order_page(
-    request: HttpRequest, licence: Licence, order: Order, *, problem: str = "", status: int = 200
+    request: HttpRequest,
+    licence: Licence,
+    order: Order,
+    *,
+    problem: str = "",
+    refund_typed: str = "",
+    status: int = 200,
 ) -> HttpResponse:
     """More info; `problem` is a report the merchant must send again (kept in its box, never lost)."""
     context = _page_context(
@@ -273,6 +280,7 @@ def _order_page(
         calls=order.calls.order_by("-at", "-pk")[:CALLS_SHOWN],
         explanation=explanation(order.error_code),
         problem=problem,
+        refund_typed=refund_typed,
     )
     return render(request, "dashboard/order_detail.html", context, status=status)
 
@@ -321,6 +329,25 @@ def order_report_problem(request: HttpRequest, key: str, pk: int) -> HttpRespons
         _("Thank you. Ticket #%(number)s was sent to support with everything they need.")
         % {"number": ticket.pk},
     )
+    return redirect("dashboard-order", key=key, pk=pk)
+
+
+@login_required
+@require_POST
+def order_refund_amount(request: HttpRequest, key: str, pk: int) -> HttpResponse:
+    """REFUND_AMOUNT_MISSING: the merchant says how much was refunded; the credit note follows."""
+    licence = licence_for_user(request.user, key)
+    order = order_for_licence(licence, pk)
+    typed = request.POST.get("amount", "")[:30]
+    try:
+        amount = refund_amount_parse(typed)
+        refund_amount_enter(
+            licence=licence, order_pk=order.pk, amount=amount, actor=request.user.get_username()
+        )
+    except AmountRefused as refused:
+        messages.error(request, str(refused))
+        return _order_page(request, licence, order, refund_typed=typed, status=400)
+    messages.success(request, _("The credit note is being made."))
     return redirect("dashboard-order", key=key, pk=pk)
 
 

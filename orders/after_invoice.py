@@ -53,9 +53,14 @@ def delivery_for(
 @dataclass(frozen=True)
 class CreditDecision:
     key: str  # stable for one refund or cancellation, whatever order the webhooks come in
-    amount: Decimal  # gross, positive
+    amount: Decimal  # gross, positive (zero while the merchant still has to say how much)
     mirror: bool  # the whole invoice, line by line
     reason: str
+    needs_amount: bool = False  # partly refunded, and the shop does not say how much
+
+
+PARTIAL = "PARTIALLY_REFUNDED"
+AMOUNT_NEEDED = "partial:amount-needed"
 
 
 def _refund_amount(raw: Any) -> Decimal:
@@ -99,6 +104,18 @@ def credits_due(
         decisions.append(CreditDecision(key, amount, mirror, str(refund.get("reason") or "")[:200]))
         left -= amount
     status = str(snapshot.get("paymentStatus") or "")
+    if status == PARTIAL:
+        # `refundedAmount`: what the shop says was refunded in all; beyond what is credited, credited now.
+        refunded = min(_refund_amount(snapshot.get("refundedAmount")), total)
+        beyond = refunded - (total - left)
+        key = f"refunded:{refunded}"
+        if beyond > 0 and key not in decided:
+            decisions.append(CreditDecision(key, beyond, False, "refunded"))
+            left -= beyond
+        # Ecwid fills refunds[] (and the amount) only for its own payment services: with no amount at all,
+        # nothing is guessed; the merchant is asked (once) how much was refunded.
+        if left == total and not decisions and AMOUNT_NEEDED not in decided:
+            decisions.append(CreditDecision(AMOUNT_NEEDED, ZERO, False, "refunded", needs_amount=True))
     if status in FULLY_CREDITED and left > 0:
         mirror = left == total
         key = "full" if mirror else f"rest:{status.lower()}"
@@ -109,7 +126,7 @@ def credits_due(
 
 def refund_or_cancellation(snapshot: dict[str, Any]) -> bool:
     """Whether the snapshot shows any refund or a cancellation (most orders: no, and nothing to look up)."""
-    return str(snapshot.get("paymentStatus") or "") in FULLY_CREDITED or any(
+    return str(snapshot.get("paymentStatus") or "") in (*FULLY_CREDITED, PARTIAL) or any(
         isinstance(refund, dict) and _refund_amount(refund.get("amount"))
         for refund in snapshot.get("refunds") or []
     )

@@ -119,6 +119,18 @@ EXPLANATIONS = {
             "Fix what the message names, then press Process: the credit note is made once. Or make it by hand in EenvoudigFactureren and switch off credit notes."
         ),
     ),
+    "REFUND_AMOUNT_MISSING": (
+        _("Refunded amount unknown"),
+        _(
+            "The order was partly refunded in KMO Shops, but the shop does not say how much: it records the "
+            "amount only for refunds made through its own payment services. Without the amount no credit note "
+            "can be made."
+        ),
+        _(
+            "Type the refunded amount (including VAT) below and press Make the credit note. If you made the "
+            "credit note by hand in EenvoudigFactureren, switch off credit notes under Configuration instead."
+        ),
+    ),
     "PAYMENT_NOT_REGISTERED": (
         _("The payment could not be registered"),
         _("The invoice exists, but EenvoudigFactureren did not accept the payment on it."),

@@ -55,8 +55,9 @@ class FollowUpCode:
     CREDIT_NOTE_REJECTED = "CREDIT_NOTE_REJECTED"
     PAYMENT_NOT_REGISTERED = "PAYMENT_NOT_REGISTERED"
     EF_UNREACHABLE = "EF_UNREACHABLE"
+    REFUND_AMOUNT_MISSING = "REFUND_AMOUNT_MISSING"
 
-    ALL = (PEPPOL_REJECTED, SEND_FAILED, CREDIT_NOTE_REJECTED, PAYMENT_NOT_REGISTERED)
+    ALL = (PEPPOL_REJECTED, SEND_FAILED, CREDIT_NOTE_REJECTED, PAYMENT_NOT_REGISTERED, REFUND_AMOUNT_MISSING)
 
 
 # The code a refusal by EF, and giving up after the last attempt, lead to.
@@ -65,6 +66,12 @@ CODES = {
     FollowUp.Kind.SEND: (FollowUpCode.SEND_FAILED, FollowUpCode.SEND_FAILED),
     FollowUp.Kind.CREDIT_NOTE: (FollowUpCode.CREDIT_NOTE_REJECTED, FollowUpCode.EF_UNREACHABLE),
 }
+
+
+AMOUNT_MISSING = gettext_noop(
+    "KMO Shops says the order was partly refunded, but not how much: enter the refunded amount to make "
+    "the credit note."
+)
 
 
 class FollowUpRefused(Exception):
@@ -142,7 +149,14 @@ def credits_plan(order: Order, licence: Licence) -> list[FollowUp]:
     for decision in decisions:
         key = f"credit:{decision.key}" if decision.key.startswith("refund:") else f"{here}{decision.key}"
         row = _plan(order, key, FollowUp.Kind.CREDIT_NOTE, _credit_plan(order, decision))
-        if row is not None:
+        if row is not None and decision.needs_amount:
+            rows.append(row)
+            order_event_add(
+                order,
+                OrderEvent.Kind.STATE,
+                Text(gettext_noop("Partly refunded in the shop, without the amount: asking the merchant.")),
+            )
+        elif row is not None:
             rows.append(row)
             order_event_add(
                 order,
@@ -175,6 +189,7 @@ def _credit_plan(order: Order, decision: CreditDecision, *, reinvoice: bool = Fa
         "mirror": decision.mirror,
         "reason": decision.reason,
         "reinvoice": reinvoice,
+        "needs_amount": decision.needs_amount,
     }
 
 
@@ -508,6 +523,8 @@ def credit_note_external_id(licence_id: int, follow_up_id: int) -> str:
 
 def _credit_note(order: Order, licence: Licence, ef: EfClient, row: FollowUp) -> None:
     plan = row.plan
+    if plan.get("needs_amount"):
+        raise FollowUpRefused(FollowUpCode.REFUND_AMOUNT_MISSING, Text(AMOUNT_MISSING))
     external_id = credit_note_external_id(licence.pk, row.pk)
     credit_note_id = None
     if row.started_at is not None:

@@ -27,6 +27,7 @@ NAMES = [
     "Credit and re-invoice",
     "Look for new orders now",
     "More info",
+    "Make the credit note",
 ]
 NAMED = re.compile(
     r"\b(?:press|under|use|click|with|on|the|in)\s+("

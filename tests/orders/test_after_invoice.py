@@ -415,3 +415,48 @@ def test_after_credit_and_reinvoice_report_and_csv_still_show_the_replaced_invoi
     assert line[8] == order.ef_invoice_number
     assert line[11] == f"{old_number} ({credit['number']})"  # "Vervangen facturen": replaced, and by what
     assert rows[0][11] == "Vervangen facturen"
+
+
+def test_a_partial_refund_without_an_amount_asks_the_merchant_and_credits_what_they_enter(pipeline, client):
+    """#21.3: the merchant refunded part by bank transfer and set the status by hand: the shop has no
+    amount. Nothing is guessed; Errors asks for it, and the credit note is made for what is entered, once."""
+    licence, case, order = invoiced(pipeline)
+    pipeline.pay(licence, order.order_number, "PARTIALLY_REFUNDED")  # no refunds[], no refundedAmount
+    order = settle(pipeline, licence, order.order_number)
+    assert order.state == OrderState.ERROR and order.error_code == "REFUND_AMOUNT_MISSING"
+    assert documents(pipeline, licence)[1] == []  # no credit note guessed
+
+    user = login("refund-amount@shop.example")
+    licence.access.create(user=user)
+    client.force_login(user)
+    url = reverse("dashboard-refund-amount", args=[licence.key, order.pk])
+    page = client.get(reverse("dashboard-order", args=[licence.key, order.pk]), HTTP_ACCEPT_LANGUAGE="nl")
+    assert 'id="refund-amount-form"' in page.content.decode()
+    too_much = client.post(url, {"amount": "9999,00"}, HTTP_ACCEPT_LANGUAGE="nl")
+    assert too_much.status_code == 400 and 'value="9999,00"' in too_much.content.decode()  # kept, explained
+    assert documents(pipeline, licence)[1] == []
+
+    assert client.post(url, {"amount": "25,50"}, HTTP_ACCEPT_LANGUAGE="nl").status_code == 302
+    order = settle(pipeline, licence, order.order_number)
+    assert order.state == OrderState.HANDLED, (order.error_code, order.error_message)
+    [credit] = documents(pipeline, licence)[1]
+    assert sum(gross_by_rate(credit).values()) == Decimal("-25.50")
+    assert client.post(url, {"amount": "25,50"}).status_code == 400  # asked once, answered once
+
+    # The same webhook again (or a catch-up) does not ask again, nor credit again.
+    licence_catch_up(licence)
+    order = settle(pipeline, licence, order.order_number)
+    assert order.state == OrderState.HANDLED and len(documents(pipeline, licence)[1]) == 1
+
+
+def test_a_partial_refund_with_the_shops_refunded_amount_is_credited_without_asking(pipeline):
+    licence, case, order = invoiced(pipeline)
+    control(
+        pipeline.sandboxes.kmoshops.url,
+        f"stores/{licence.store_id}/orders/{order.order_number}",
+        {"paymentStatus": "PARTIALLY_REFUNDED", "refundedAmount": 10},
+    )
+    order = settle(pipeline, licence, order.order_number)
+    assert order.state == OrderState.HANDLED, (order.error_code, order.error_message)
+    [credit] = documents(pipeline, licence)[1]
+    assert sum(gross_by_rate(credit).values()) == Decimal("-10.00")

@@ -156,3 +156,22 @@ def test_licences_do_not_drive_order_processing_and_sync_does_not_import_process
     for module in (ROOT / "licenses").glob("*.py"):
         assert not any(name.startswith("orders") for name in _imports(module)), module.name
     assert not any("processing" in name for name in _imports(ROOT / "orders" / "sync.py"))
+
+
+def test_a_partial_refund_is_credited_by_what_the_shop_says_or_the_amount_is_asked_once():
+    from orders.after_invoice import AMOUNT_NEEDED
+
+    partial = {"paymentStatus": "PARTIALLY_REFUNDED", "refunds": []}
+    [ask] = credits_due(partial, Decimal("100"), credited=Decimal(0), decided=set())
+    assert ask.needs_amount and ask.key == AMOUNT_NEEDED and ask.amount == 0
+    assert credits_due(partial, Decimal("100"), credited=Decimal(0), decided={AMOUNT_NEEDED}) == []
+    with_entry = {**partial, "refunds": [{"date": "d", "amount": 20}], "refundedAmount": 20}
+    [entry] = credits_due(with_entry, Decimal("100"), credited=Decimal(0), decided=set())
+    assert (entry.amount, entry.needs_amount) == (Decimal("20.00"), False)  # the entry, not twice
+    total_only = {**partial, "refundedAmount": 30}
+    [by_total] = credits_due(total_only, Decimal("100"), credited=Decimal(0), decided=set())
+    assert (by_total.amount, by_total.needs_amount) == (Decimal("30.00"), False)
+    # A partly credited invoice is not asked about again; a full refund stays the whole rest.
+    assert credits_due(partial, Decimal("100"), credited=Decimal("20"), decided={"refund:d:20.00:1"}) == []
+    [rest] = credits_due({"paymentStatus": "REFUNDED"}, Decimal("100"), credited=Decimal(0), decided=set())
+    assert (rest.amount, rest.mirror) == (Decimal("100.00"), True)
