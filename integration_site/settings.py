@@ -250,6 +250,15 @@ EF_PEPPOL_UNREACHABLE_MARKERS = [
     )
     if marker.strip()
 ]
+# INFERRED: how EF words the refusal of a VAT rate the account lacks (spec: "tax_rate invalid").
+EF_TAX_RATE_REFUSED_MARKERS = [
+    marker.strip().lower()
+    for marker in env.list("EF_TAX_RATE_REFUSED_MARKERS", default=["tax_rate invalid"])
+    if marker.strip()
+]
+# INFERRED: the EU member states' VAT rates used to recognise an OSS sale, as JSON {"NL": ["21", "9"], …};
+# empty: the table in orders/oss.py.
+OSS_VAT_RATES = env.json("OSS_VAT_RATES", default={})
 CATCHUP_INTERVAL_MINUTES = env.int("CATCHUP_INTERVAL_MINUTES", default=15)
 WEBHOOK_MAX_BODY_BYTES = env.int("WEBHOOK_MAX_BODY_BYTES", default=64 * 1024)
 # KMO Shops (Ecwid) retries an event for up to 24 h after it happened; an older one is a replay.

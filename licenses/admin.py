@@ -42,6 +42,19 @@ class LicenceAdmin(admin.ModelAdmin):
     search_fields = ("key", "contact_email", "company_name", "store_id", "access__user__email")
     inlines = [MerchantAccessInline]
     actions = ["activate_one_year", "extend_thirty_days", "cancel"]
+
+    def has_delete_permission(self, request: HttpRequest, obj: Licence | None = None) -> bool:
+        # Deleting a licence deletes its orders, invoices' records and OSS evidence (kept 10 years):
+        # only a licence without orders can go; others are cancelled or hidden instead.
+        if obj is not None and obj.orders.exists():
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def get_actions(self, request: HttpRequest) -> dict:
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)  # would delete licences with orders, past the check above
+        return actions
+
     readonly_fields = (
         "key",
         "install_token",

@@ -58,6 +58,11 @@ class OrderAdmin(admin.ModelAdmin):
     inlines = [FollowUpInline, OrderEventInline]
     actions = ["process_again", "ignore"]
     exclude = ("snapshot", "ef_invoice_payload")
+
+    def has_delete_permission(self, request: HttpRequest, obj: Order | None = None) -> bool:
+        # An order is a bookkeeping record (its invoice, its OSS evidence: 10 years): never deleted here.
+        return False
+
     readonly_fields = [
         f.name for f in Order._meta.fields if f.name not in ("snapshot", "ef_invoice_payload")
     ] + ["snapshot_pretty"]

@@ -15,6 +15,7 @@ from django.utils.translation import gettext_noop
 from connectors.vies.client import vat_number_format_valid, vat_number_split
 
 from .domain import ZERO, DomainOrder, expected_total, money, rate_key
+from .oss import oss_sale
 from .texts import Text
 
 TOTAL_TOLERANCE = Decimal("0.01")
@@ -163,12 +164,25 @@ def check_vat_number(order: DomainOrder) -> CheckFailure | None:
     return None
 
 
+OSS_RATE_UNKNOWN = gettext_noop(
+    "VAT rate %(rates)s of %(country)s is not among the VAT rates of your EenvoudigFactureren account "
+    "(%(have)s). The order is a distance sale to a consumer in %(country)s: under the EU One Stop Shop (OSS) "
+    "that country's VAT applies. Add %(rates)s in EenvoudigFactureren (Settings → VAT)."
+)
+
+
 def check_vat_rates(order: DomainOrder, account_rates: Iterable[Decimal]) -> CheckFailure | None:
     known = {rate.normalize() for rate in account_rates} | {ZERO}
     unknown = [rate for rate in order.vat_rates if rate.normalize() not in known]
     if unknown:
         names = ", ".join(f"{rate_key(rate)}%" for rate in unknown)
         have = ", ".join(f"{rate_key(rate)}%" for rate in sorted(known))
+        sale = oss_sale(order)
+        if sale is not None:
+            return CheckFailure(
+                ErrorCode.VAT_RATE_UNKNOWN,
+                Text(OSS_RATE_UNKNOWN, rates=names, have=have, country=sale.country),
+            )
         return CheckFailure(
             ErrorCode.VAT_RATE_UNKNOWN,
             Text(
@@ -180,6 +194,27 @@ def check_vat_rates(order: DomainOrder, account_rates: Iterable[Decimal]) -> Che
             ),
         )
     return None
+
+
+RATE_REFUSED = gettext_noop(
+    "EenvoudigFactureren refused a VAT rate of this order (%(rates)s): the account no longer has it. Add it in "
+    "EenvoudigFactureren (Settings → VAT) and press ReConnect under Connections."
+)
+OSS_RATE_REFUSED = gettext_noop(
+    "EenvoudigFactureren refused a VAT rate of this order (%(rates)s of %(country)s): the account no longer "
+    "has it. The order is a distance sale to a consumer in %(country)s: under the EU One Stop Shop (OSS) that "
+    "country's VAT applies. Add it in EenvoudigFactureren (Settings → VAT) and press ReConnect under "
+    "Connections."
+)
+
+
+def rate_refused_message(order: DomainOrder) -> Text:
+    """EF refused a rate our copy of its rates still listed: the order's rates, and why they apply."""
+    names = ", ".join(f"{rate_key(rate)}%" for rate in order.vat_rates if rate > ZERO)
+    sale = oss_sale(order)
+    if sale is not None:
+        return Text(OSS_RATE_REFUSED, rates=names, country=sale.country)
+    return Text(RATE_REFUSED, rates=names)
 
 
 def order_checks(order: DomainOrder, *, account_rates: Iterable[Decimal]) -> CheckFailure | None:

@@ -83,6 +83,10 @@ class DomainOrder:
     shop_invoice_number: str = ""
     language: str = "en"  # nl / fr / de / en: the invoice's language and that of our line texts
     notes: tuple[str, ...] = field(default_factory=tuple)
+    # Where the customer is, as the shop recorded it (OSS evidence): billing and shipping country, IP address.
+    billing_country: str = ""
+    shipping_country: str = ""
+    ip_address: str = ""
 
     @property
     def product_lines(self) -> tuple[OrderLine, ...]:

@@ -212,4 +212,11 @@ def domain_order_from_ecwid(order: dict[str, Any], profile: dict[str, Any]) -> D
         language=language,
         total=_d(order.get("total")),
         shop_invoice_number=_text(sale_invoice.get("id")),
+        billing_country=_country(order.get("billingPerson")),
+        shipping_country=_country(order.get("shippingPerson")),
+        ip_address=_text(order.get("ipAddress"))[:64],
     )
+
+
+def _country(person: Any) -> str:
+    return _text(person.get("countryCode")).upper()[:2] if isinstance(person, dict) else ""

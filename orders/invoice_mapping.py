@@ -10,6 +10,7 @@ from enum import StrEnum
 from typing import Any
 
 from .domain import DomainOrder, OrderLine
+from .oss import oss_note, oss_sale
 
 DAYS_DUE = 14  # fixed by the product: "Payment period 14, not adjustable"
 SIX_PLACES = Decimal("0.000001")
@@ -136,4 +137,7 @@ def invoice_payload_build(
         payload["number"] = order.order_number + (f"-{options.generation}" if options.generation > 1 else "")
     if options.layout_id:
         payload["layout_id"] = options.layout_id
+    sale = oss_sale(order)
+    if sale is not None:
+        payload["note"] = oss_note(sale, order.language)  # printed at the bottom: whose VAT, and why
     return payload

@@ -100,6 +100,8 @@ class Order(models.Model):
     # Why an order waits in Open: a processable status, the licence, a connection, the installation.
     wait_code = models.CharField(max_length=12, blank=True)
     needs_read = models.BooleanField(default=False)  # the snapshot must be read again before processing
+    # An OSS sale's evidence of where the customer is (countries, IP address): kept with the order (10 years).
+    oss_evidence = models.JSONField(default=dict, blank=True)
     # Fetched by "fetch orders since": EF is asked for this order's invoice (our external id) before one is made.
     backfill = models.ForeignKey(
         "Backfill", null=True, blank=True, on_delete=models.SET_NULL, related_name="orders", db_index=False

@@ -30,7 +30,7 @@ from licenses.models import Licence
 from licenses.services import connection_failing, ef_client, shop_client
 
 from .call_log import order_attempt_recorded
-from .checks import CheckFailure, ErrorCode, order_checks
+from .checks import CheckFailure, ErrorCode, order_checks, rate_refused_message
 from .domain import DomainOrder
 from .ecwid_mapping import domain_order_from_ecwid
 from .ef_client_match import client_match_forget, client_match_or_create
@@ -43,6 +43,7 @@ from .invoice_mapping import (
     invoice_payload_build,
 )
 from .models import FollowUp, Order, OrderEvent, OrderState
+from .oss import oss_evidence, oss_sale
 from .outcomes import order_error, order_update, retry_later, retry_schedule
 from .sync import (
     HOLD_EF,
@@ -200,6 +201,9 @@ def _process(order: Order) -> None:
             OrderEvent.Kind.EF,
             Text(gettext_noop("EF refused the customer or the invoice."), said=exc.summary()),
         )
+        if any(marker in exc.message.lower() for marker in settings.EF_TAX_RATE_REFUSED_MARKERS):
+            # A rate the account lacks (removed in EF since we read the rates): say which, and why (OSS).
+            raise Refused(ErrorCode.VAT_RATE_UNKNOWN, rate_refused_message(domain), exc.message) from exc
         message = Text(
             gettext_noop("EenvoudigFactureren refused the customer or the invoice."), said=exc.message
         )
@@ -231,8 +235,24 @@ def _read(order: Order) -> None:
     )
 
 
+def _oss_evidence_keep(order: Order, domain: DomainOrder) -> None:
+    """An OSS sale keeps where the customer is with the order (written once: the first look is the record)."""
+    sale = oss_sale(domain)
+    if sale is None or order.oss_evidence:
+        return
+    evidence = oss_evidence(domain, sale, recorded_at=timezone.now().isoformat(timespec="seconds"))
+    order_update(order, oss_evidence=evidence)
+    order_event_add(
+        order,
+        OrderEvent.Kind.CHECK,
+        Text(gettext_noop("OSS sale: the VAT of %(country)s, for a consumer there."), country=sale.country),
+        detail=evidence,
+    )
+
+
 def _check(order: Order, domain: DomainOrder, licence: Licence) -> None:
     rates = [Decimal(str(rate)) for rate in licence.ef_vat_rates]
+    _oss_evidence_keep(order, domain)
     failure: CheckFailure | None = order_checks(domain, account_rates=rates)
     if failure:
         order_event_add(

@@ -12,13 +12,16 @@ the admin, and is shown on pages behind "Details" (`said_of`), so a Dutch or Fre
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
-from django.utils.formats import date_format
+from django.utils.formats import date_format, number_format
 from django.utils.translation import gettext, gettext_noop
 
 from .labels import PAYMENT_STATUS_LABELS, amount_shown, money_shown
+from .oss import COUNTRY_NAMES
 
 # Parameters that hold payment status codes (several joined by "|").
 STATUS_PARAMS = ("status", "wanted")
@@ -28,6 +31,9 @@ MONEY_PARAMS = ("total", "amount", "invoiced", "computed", "difference")
 # Parameters that hold a date ("2026-11-15") or a local date and time ("2026-11-15 10:00"), stored as ISO:
 # shown as the language writes dates (15-11-2026, 15/11/2026).
 DATE_PARAMS = ("date", "when")
+# Parameters that hold VAT rates as written in English ("5.5%, 20%"): shown with the language's decimal comma.
+RATE_PARAMS = ("rates", "have")
+DECIMAL = re.compile(r"\d+\.\d+")
 STATE_LABELS = {
     "open": gettext_noop("Open"),
     "queued": gettext_noop("Queued"),
@@ -40,7 +46,7 @@ STATE_LABELS = {
 }
 # Parameters whose codes are shown as words a merchant understands: order states, what happened, what
 # started a read.
-WORD_PARAMS = {
+WORD_PARAMS: dict[str, dict[str, str]] = {
     "previous": STATE_LABELS,
     "state": STATE_LABELS,
     "event": {
@@ -55,6 +61,7 @@ WORD_PARAMS = {
         "catch-up": gettext_noop("catch-up"),
         "backfill": gettext_noop("fetching earlier orders"),
     },
+    "country": COUNTRY_NAMES,
 }
 
 
@@ -75,6 +82,10 @@ def _shown(params: dict[str, Any], *, translate: bool) -> dict[str, Any]:
             shown[name] = money_shown(value[1:]) if value.startswith("€") else amount_shown(value)
         elif translate and name in DATE_PARAMS and isinstance(value, str):
             shown[name] = _date_shown(value)
+        elif translate and name in RATE_PARAMS and isinstance(value, str):
+            shown[name] = DECIMAL.sub(
+                lambda found: number_format(Decimal(found.group()), use_l10n=True), value
+            )
     return shown
 
 

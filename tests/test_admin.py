@@ -10,7 +10,7 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from licenses.models import Licence, LicenceState
-from orders.models import OrderState
+from orders.models import Order, OrderState
 from tests.factories import licence_for, login, order_for
 
 pytestmark = pytest.mark.django_db
@@ -216,3 +216,13 @@ def test_a_view_only_staff_user_can_neither_see_nor_run_an_action(viewer_client,
 def test_staff_with_the_change_permission_see_every_action(staff_client, licence, app, model, action):
     _target(app, model, licence)
     assert f'value="{action}"' in staff_client.get(f"/admin/{app}/{model}/").content.decode()
+
+
+def test_orders_and_their_oss_evidence_cannot_be_deleted_from_the_admin(staff_client, licence):
+    """OSS records (and every invoice's order) are kept 10 years: no delete, not one by one nor in bulk."""
+    order = order_for(licence, OrderState.HANDLED, oss_evidence={"country": "NL"})
+    assert staff_client.get(f"/admin/orders/order/{order.pk}/delete/").status_code == 403
+    assert staff_client.get(f"/admin/licenses/licence/{licence.pk}/delete/").status_code == 403
+    page = staff_client.get("/admin/licenses/licence/").content.decode()
+    assert 'value="delete_selected"' not in page
+    assert Order.objects.filter(pk=order.pk).exists()

@@ -9,6 +9,7 @@ from django.utils.translation import gettext
 
 from orders.labels import money_shown, payment_status_label
 from orders.models import FollowUp, Order
+from orders.oss import COUNTRY_NAMES
 from orders.texts import said_of
 
 register = template.Library()
@@ -26,6 +27,13 @@ def said(value: dict | str | None) -> list[str]:
     if isinstance(value, dict):
         return said_of(value)
     return [value] if value else []
+
+
+@register.filter
+def country_name(code: str) -> str:
+    """An EU country's name in the page's language (the code itself for any other)."""
+    name = COUNTRY_NAMES.get(code or "")
+    return gettext(name) if name else (code or "")
 
 
 @register.filter

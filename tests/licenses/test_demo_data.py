@@ -7,7 +7,7 @@ from django.core.management import call_command
 
 from licenses.models import Licence
 from orders.models import Order, OrderState
-from tests.conftest import ORDER_FIXTURES_DIR
+from tests.conftest import ORDER_FIXTURES, ORDER_FIXTURES_DIR
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -28,4 +28,4 @@ def test_demo_data_fills_every_tab(sandboxes, live_server, capsys):
     assert "demo@kmo-demo.example" in output and "/dashboard/" in output
     call_command("demo_data", **options)  # again: same licence, no second batch of orders
     assert Licence.objects.filter(store_id=97510001).count() == 1
-    assert Order.objects.filter(licence=licence).count() == 12
+    assert Order.objects.filter(licence=licence).count() == len(ORDER_FIXTURES)
