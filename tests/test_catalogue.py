@@ -102,3 +102,12 @@ def test_every_text_in_the_code_is_in_the_catalogue(tmp_path):
     for language in LANGUAGES:
         po = tmp_path / "locale" / language / "LC_MESSAGES" / "django.po"
         assert _wanting(po) == [], f"texts without a {language} translation: run `make messages`"
+
+
+def test_french_writes_one_apostrophe():
+    """The French catalogue had both ' and ’ (l'état beside l’état on one page): one, the straight one."""
+    po = ROOT / "locale" / "fr" / "LC_MESSAGES" / "django.po"
+    mixed = [
+        entry["msgid"][:60] for entry in _entries(po) if any("’" in text for text in entry["msgstr"].values())
+    ]
+    assert mixed == []

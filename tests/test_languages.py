@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 
 import pytest
@@ -116,7 +117,7 @@ def test_the_open_tab_is_plural_and_an_orders_state_singular(client, language, t
     ("language", "invoiced", "processing"),
     [
         ("nl", "al gefactureerd", "niet mogelijk in de staat Bezig"),
-        ("fr", "déjà facturée", "impossible dans l’état En cours"),
+        ("fr", "déjà facturée", "impossible dans l'état En cours"),
         ("en", "already invoiced", "not possible in the state Processing"),
     ],
 )
@@ -131,6 +132,7 @@ def test_why_process_was_refused_is_said_in_the_merchants_language(client, langu
         follow=True,
         HTTP_ACCEPT_LANGUAGE=language,
     ).content.decode()
+    page = html.unescape(page)  # as the merchant reads it
     assert invoiced in page and processing in page
 
 
@@ -250,3 +252,23 @@ def test_a_refusal_that_is_a_whole_sentence_does_not_end_in_two_full_stops(clien
     ).content.decode()
     [message] = re.findall(r'<li class="error">([^<]+)</li>', page)
     assert waiting.order_number in message and not re.search(r"(?<!\.)\.\.(?!\.)", message), message
+
+
+def test_a_country_in_a_sentence_is_named_in_the_merchants_language_and_grammar():
+    """Codes became names ("DE" → "Duitsland", "Allemagne"): no "de Allemagne" in French (#20.6)."""
+    from django.utils import translation
+
+    from orders.checks import check_vat_number
+    from orders.ecwid_mapping import domain_order_from_ecwid
+    from orders.texts import payload_of, translated
+    from tests.conftest import order_fixture
+
+    case = order_fixture("a07")
+    failure = check_vat_number(domain_order_from_ecwid(case["order"], case["store_profile"]))
+    shown = {}
+    for language in ("nl", "fr", "en"):
+        with translation.override(language):
+            shown[language] = translated(payload_of(failure.message), "")
+    assert "uit Duitsland" in shown["nl"]
+    assert "(Allemagne)" in shown["fr"] and "de Allemagne" not in shown["fr"]
+    assert "from Germany" in shown["en"]
