@@ -637,6 +637,11 @@ def test_an_order_ignored_before_the_start_date_is_found_on_ignored(client, owne
     html = page.content.decode()
     assert f'data-order="{order.order_number}"' in html
     assert "Aangemaakt vóór 15-11-2026 10:00" in html and "2026-11-15" not in html.split("<table")[1]
+    detail = logged_in(client, user).get(
+        reverse("dashboard-order", args=[licence.key, order.pk]), HTTP_ACCEPT_LANGUAGE="fr"
+    )
+    timeline = detail.content.decode().split('id="timeline"')[1].split("</table>")[0]
+    assert not re.search(r"\d{4}-\d{2}-\d{2}", timeline)  # the timeline's dates as French writes them too
 
 
 def test_an_empty_period_says_where_the_tabs_orders_are(client, owner):
