@@ -111,6 +111,14 @@ class ConfigurationForm(forms.Form):
     vies_check = forms.BooleanField(
         label=_("Check VAT numbers of intra-community orders with VIES"), required=False
     )
+    oss_registered = forms.BooleanField(
+        label=_("I am registered for OSS: consumers in other EU countries pay their own country's VAT"),
+        required=False,
+        help_text=_(
+            "Every such sale then gets the OSS line on its invoice and its evidence kept, also at a rate "
+            "Belgium has too (21% to the Netherlands). Without it, only rates Belgium does not have show it."
+        ),
+    )
 
     def __init__(self, *args: Any, licence: Licence, **kwargs: Any) -> None:
         self.licence = licence
@@ -135,6 +143,7 @@ class ConfigurationForm(forms.Form):
                 "language": licence.language,
                 "register_payment": licence.register_payment,
                 "vies_check": licence.vies_check,
+                "oss_registered": licence.oss_registered,
             }
         super().__init__(*args, **kwargs)
         layouts = [

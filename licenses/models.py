@@ -69,6 +69,7 @@ CONFIG_FIELDS = (
     "language",
     "register_payment",
     "vies_check",
+    "oss_registered",
     "configured_at",
 )
 
@@ -130,6 +131,9 @@ class Licence(models.Model):
     send_invoice_email = models.BooleanField(default=False)
     register_payment = models.BooleanField(default=False)
     vies_check = models.BooleanField(default=True)
+    # Registered for the EU One Stop Shop: every consumer sale to another member state is an OSS sale, also at
+    # a rate the shop's own country has too (a Dutch consumer at 21 %).
+    oss_registered = models.BooleanField(default=False)
     # After the invoice: Peppol for Belgian business customers (the law since 2026), e-mail as the
     # fallback when EF says the customer is not on Peppol, credit notes for refunds and cancellations.
     peppol_be_business = models.BooleanField(default=True)

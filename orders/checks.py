@@ -171,13 +171,15 @@ OSS_RATE_UNKNOWN = gettext_noop(
 )
 
 
-def check_vat_rates(order: DomainOrder, account_rates: Iterable[Decimal]) -> CheckFailure | None:
+def check_vat_rates(
+    order: DomainOrder, account_rates: Iterable[Decimal], *, oss_registered: bool = False
+) -> CheckFailure | None:
     known = {rate.normalize() for rate in account_rates} | {ZERO}
     unknown = [rate for rate in order.vat_rates if rate.normalize() not in known]
     if unknown:
         names = ", ".join(f"{rate_key(rate)}%" for rate in unknown)
         have = ", ".join(f"{rate_key(rate)}%" for rate in sorted(known))
-        sale = oss_sale(order)
+        sale = oss_sale(order, registered=oss_registered)
         if sale is not None:
             return CheckFailure(
                 ErrorCode.VAT_RATE_UNKNOWN,
@@ -208,20 +210,22 @@ OSS_RATE_REFUSED = gettext_noop(
 )
 
 
-def rate_refused_message(order: DomainOrder) -> Text:
+def rate_refused_message(order: DomainOrder, *, oss_registered: bool = False) -> Text:
     """EF refused a rate our copy of its rates still listed: the order's rates, and why they apply."""
     names = ", ".join(f"{rate_key(rate)}%" for rate in order.vat_rates if rate > ZERO)
-    sale = oss_sale(order)
+    sale = oss_sale(order, registered=oss_registered)
     if sale is not None:
         return Text(OSS_RATE_REFUSED, rates=names, country=sale.country)
     return Text(RATE_REFUSED, rates=names)
 
 
-def order_checks(order: DomainOrder, *, account_rates: Iterable[Decimal]) -> CheckFailure | None:
+def order_checks(
+    order: DomainOrder, *, account_rates: Iterable[Decimal], oss_registered: bool = False
+) -> CheckFailure | None:
     """The first failing check, in the order a merchant would fix them; None when all pass."""
     rates = list(account_rates)
     for check in (check_lines, check_currency, check_email, check_total, check_vat_number):
         failure = check(order)
         if failure:
             return failure
-    return check_vat_rates(order, rates)
+    return check_vat_rates(order, rates, oss_registered=oss_registered)

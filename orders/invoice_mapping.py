@@ -32,6 +32,7 @@ class InvoiceOptions:
     reference_template: str = "{order_number}"
     layout_id: int | None = None
     generation: int = 1  # the order's how-manieth invoice (after "Credit and re-invoice")
+    oss_registered: bool = False  # the merchant is registered for OSS (orders.oss)
 
 
 def external_invoice_id(licence_id: int, order_number: str, generation: int = 1) -> str:
@@ -137,7 +138,7 @@ def invoice_payload_build(
         payload["number"] = order.order_number + (f"-{options.generation}" if options.generation > 1 else "")
     if options.layout_id:
         payload["layout_id"] = options.layout_id
-    sale = oss_sale(order)
+    sale = oss_sale(order, registered=options.oss_registered)
     if sale is not None:
         payload["note"] = oss_note(sale, order.language)  # printed at the bottom: whose VAT, and why
     return payload

@@ -5,7 +5,8 @@ sentence that tells the merchant which rate to add in EF and why, and the eviden
 The member states' rates are INFERRED from public tables (2026) and can be replaced with OSS_VAT_RATES.
 A sale is OSS when the goods go to a consumer in another member state and VAT was charged at that
 country's rates, at least one of which is not a rate of the shop's own country; a sale whose rates fit
-both (a Dutch customer at 21 %) cannot be told apart from home VAT and is not marked.
+both (a Dutch customer at 21 %) cannot be told apart from home VAT and is marked only when the merchant says
+they are registered for OSS (Configuration, `Licence.oss_registered`).
 """
 
 from __future__ import annotations
@@ -193,8 +194,10 @@ def country_rates(country: str) -> tuple[str, ...]:
     return tuple(rate_key(Decimal(str(rate))) for rate in table.get(country, ()))
 
 
-def oss_sale(order: DomainOrder) -> OssSale | None:
-    """The OSS sale this order is, or None (a home sale, an intra-community supply, outside the EU)."""
+def oss_sale(order: DomainOrder, *, registered: bool = False) -> OssSale | None:
+    """The OSS sale this order is, or None (a home sale, an intra-community supply, outside the EU).
+
+    `registered`: the merchant said they are registered for OSS, so rates both countries have count too."""
     country = order.shipping_country or order.customer.country_code
     if country not in EU_COUNTRIES or country == order.store_country or order.is_icp:
         return None
@@ -202,7 +205,7 @@ def oss_sale(order: DomainOrder) -> OssSale | None:
     if not charged:
         return None
     theirs, ours = set(country_rates(country)), set(country_rates(order.store_country))
-    if set(charged) <= theirs and not set(charged) <= ours:
+    if set(charged) <= theirs and (registered or not set(charged) <= ours):
         return OssSale(country, charged)
     return None
 

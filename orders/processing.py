@@ -161,6 +161,7 @@ def invoice_options(licence: Licence, *, generation: int = 1) -> InvoiceOptions:
         reference_template=licence.reference_template,
         layout_id=licence.ef_layout_id,
         generation=generation,
+        oss_registered=licence.oss_registered,
     )
 
 
@@ -203,7 +204,11 @@ def _process(order: Order) -> None:
         )
         if any(marker in exc.message.lower() for marker in settings.EF_TAX_RATE_REFUSED_MARKERS):
             # A rate the account lacks (removed in EF since we read the rates): say which, and why (OSS).
-            raise Refused(ErrorCode.VAT_RATE_UNKNOWN, rate_refused_message(domain), exc.message) from exc
+            raise Refused(
+                ErrorCode.VAT_RATE_UNKNOWN,
+                rate_refused_message(domain, oss_registered=licence.oss_registered),
+                exc.message,
+            ) from exc
         message = Text(
             gettext_noop("EenvoudigFactureren refused the customer or the invoice."), said=exc.message
         )
@@ -235,9 +240,9 @@ def _read(order: Order) -> None:
     )
 
 
-def _oss_evidence_keep(order: Order, domain: DomainOrder) -> None:
+def _oss_evidence_keep(order: Order, domain: DomainOrder, *, registered: bool) -> None:
     """An OSS sale keeps where the customer is with the order (written once: the first look is the record)."""
-    sale = oss_sale(domain)
+    sale = oss_sale(domain, registered=registered)
     if sale is None or order.oss_evidence:
         return
     evidence = oss_evidence(domain, sale, recorded_at=timezone.now().isoformat(timespec="seconds"))
@@ -252,8 +257,10 @@ def _oss_evidence_keep(order: Order, domain: DomainOrder) -> None:
 
 def _check(order: Order, domain: DomainOrder, licence: Licence) -> None:
     rates = [Decimal(str(rate)) for rate in licence.ef_vat_rates]
-    _oss_evidence_keep(order, domain)
-    failure: CheckFailure | None = order_checks(domain, account_rates=rates)
+    _oss_evidence_keep(order, domain, registered=licence.oss_registered)
+    failure: CheckFailure | None = order_checks(
+        domain, account_rates=rates, oss_registered=licence.oss_registered
+    )
     if failure:
         order_event_add(
             order,

@@ -107,3 +107,22 @@ def test_a_rate_removed_in_ef_since_the_rates_were_read_is_named_when_ef_refuses
         message = translated(order.error_text, "")
     assert "Duitsland" in message and "One Stop Shop (OSS)" in message and "7%" in message
     assert pipeline.ef_invoices(licence) == []
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("registered", [True, False])
+def test_a_dutch_consumer_at_21_percent_is_oss_when_the_merchant_is_registered_for_it(pipeline, registered):
+    """21 % is Dutch and Belgian alike: the merchant's "registered for OSS" decides (Configuration)."""
+    case = order_fixture("a12")
+    order = copy.deepcopy(case["order"])
+    order.update(id="OSS-NL21", internalId=order["internalId"] + 9, items=order["items"][1:])
+    order["total"] = round(order["total"] - 29.95, 2)
+    order["tax"] = round(order["tax"] - 2.47, 2)
+    order["subtotal"] = round(order["subtotal"] - 29.95, 2)
+    licence = pipeline.licence(case, oss_registered=registered)
+    pipeline.place(licence, order)
+    placed = pipeline.wait(licence, "OSS-NL21")
+    assert placed.state == OrderState.HANDLED, (placed.error_code, placed.error_message)
+    [invoice] = pipeline.ef_invoices(licence)
+    assert ("Nederland (NL)" in invoice["note"]) is registered
+    assert bool(placed.oss_evidence) is registered
