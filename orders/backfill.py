@@ -171,19 +171,30 @@ def backfill_step(backfill_pk: int) -> None:
 
 
 def _known(licence: Licence, items: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """This page's orders as known here, and as invoiced under an earlier licence of the same store (a
+    merchant who installed again: those invoices exist, under that licence's external ids)."""
     numbers = [str(item["id"]) for item in items]
     rows = Order.objects.filter(licence=licence, order_number__in=numbers).values(
-        "order_number", "state", "ef_invoice_id", "state_reason_text", "snapshot__updateTimestamp"
+        "order_number", "state", "ef_invoice_id", "state_reason_text"
     )
-    return {
+    known = {
         row["order_number"]: {
             "state": row["state"],
             "invoiced": row["ef_invoice_id"] is not None,
             "reason": row["state_reason_text"],
-            "seen": row["snapshot__updateTimestamp"],
         }
         for row in rows
     }
+    earlier = (
+        Order.objects.filter(
+            licence__store_id=licence.store_id, order_number__in=numbers, ef_invoice_id__isnull=False
+        )
+        .exclude(licence=licence)
+        .values_list("order_number", flat=True)
+    )
+    for number in earlier:
+        known[number] = {"state": OrderState.HANDLED, "invoiced": True, "reason": {}}
+    return known
 
 
 def _count(licence: Licence, items: list[dict[str, Any]]) -> dict[str, int]:

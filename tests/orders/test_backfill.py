@@ -143,3 +143,21 @@ def test_a_page_the_shop_did_not_answer_is_read_again_by_the_sweep(pipeline):
         1,
         "",
     )
+
+
+def test_an_order_invoiced_under_an_earlier_licence_of_the_store_is_not_invoiced_again(pipeline):
+    """Installed again (a new licence for the same store): the old licence's invoices exist already."""
+    case = order_fixture("a01")
+    licence = pipeline.licence(case, process_from=START)
+    pipeline.place(licence, made_on(case["order"], "BF-X", 4), notify=False)
+    earlier = licence_for(login("earlier@shop.example"), store_id=licence.store_id, state="cancelled")
+    Order.objects.create(
+        licence=earlier,
+        order_number="BF-X",
+        state=OrderState.HANDLED,
+        ef_invoice_id=4242,
+        ef_invoice_number="2026-00001",
+    )
+    backfill = backfill_count_start(licence, date(2026, 3, 1), actor="owner")
+    backfill.refresh_from_db()
+    assert (backfill.found, backfill.will_invoice, backfill.already) == (1, 0, 1)
