@@ -41,7 +41,6 @@ TASK = "orders.tasks.backfill_step_task"
 
 # Known here and not to be fed again (an order Ignored only for the old start date is the exception).
 SETTLED = (OrderState.HANDLED, OrderState.IGNORED, OrderState.DELETED, OrderState.PROCESSING)
-ACTIVE = (Backfill.State.COUNTING, Backfill.State.RUNNING)
 
 
 class BackfillRefused(Exception):
@@ -87,7 +86,7 @@ def backfill_count_start(licence: Licence, since: date, *, actor: str) -> Backfi
     start, until = backfill_range(licence, since)
     with transaction.atomic():
         Licence.objects.select_for_update().filter(pk=licence.pk).first()  # one active backfill per licence
-        if Backfill.objects.filter(licence=licence, state__in=ACTIVE).exists():
+        if Backfill.objects.filter(licence=licence, state__in=Backfill.ACTIVE).exists():
             raise BackfillRefused(_("Earlier orders are being counted or fetched already; see below."))
         # An earlier count nobody ran is replaced by this one (its numbers may no longer hold).
         Backfill.objects.filter(licence=licence, state=Backfill.State.COUNTED).update(
@@ -114,7 +113,7 @@ def backfill_run_start(backfill: Backfill) -> None:
 
 def backfill_cancel(backfill: Backfill) -> None:
     """Stop after the page being read; what was fed goes on (it is invoiced as any order)."""
-    Backfill.objects.filter(pk=backfill.pk, state__in=[*ACTIVE, Backfill.State.COUNTED]).update(
+    Backfill.objects.filter(pk=backfill.pk, state__in=[*Backfill.ACTIVE, Backfill.State.COUNTED]).update(
         state=Backfill.State.CANCELLED, finished_at=timezone.now()
     )
 
@@ -235,7 +234,7 @@ def _feed(licence: Licence, backfill: Backfill, items: list[dict[str, Any]]) -> 
 
 def backfills_resume() -> int:
     """Active backfills whose step was lost (a killed worker, a page that failed) get a new one."""
-    quiet = Backfill.objects.filter(state__in=ACTIVE, updated_at__lt=timezone.now() - QUIET)
+    quiet = Backfill.objects.filter(state__in=Backfill.ACTIVE, updated_at__lt=timezone.now() - QUIET)
     resumed = 0
     for backfill in quiet.select_related("licence"):
         if backfill.licence.shop_status != "ok":

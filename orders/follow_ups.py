@@ -12,7 +12,7 @@ and Process tries the follow-up again without touching the invoice.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -129,6 +129,14 @@ def invoice_follow_ups_plan(order: Order, domain: DomainOrder, licence: Licence)
     return [row for row in rows if row is not None]
 
 
+def credited_on(credits: Iterable[FollowUp], invoice_id: int | None) -> Decimal:
+    """What these credit notes credit on one invoice (decided ones count: each is made exactly once)."""
+    return sum(
+        (Decimal(row.plan["amount"]) for row in credits if row.plan.get("invoice_id") == invoice_id),
+        Decimal(0),
+    )
+
+
 def credits_plan(order: Order, licence: Licence) -> list[FollowUp]:
     """The credit notes the order's current snapshot calls for and that were not decided before."""
     if not licence.credit_notes or not order.is_invoiced or not refund_or_cancellation(order.snapshot or {}):
@@ -137,10 +145,7 @@ def credits_plan(order: Order, licence: Licence) -> list[FollowUp]:
     credits = list(order.follow_ups.filter(kind=FollowUp.Kind.CREDIT_NOTE))
     here = f"credit:{invoice_id}:"
     decided = {row.key.removeprefix(here).removeprefix("credit:") for row in credits}
-    credited = sum(
-        (Decimal(row.plan["amount"]) for row in credits if row.plan.get("invoice_id") == invoice_id),
-        Decimal(0),
-    )
+    credited = credited_on(credits, invoice_id)
     invoiced = order.invoiced_total if order.invoiced_total is not None else order.total
     if invoiced is None or invoiced <= 0:
         return []
@@ -196,11 +201,7 @@ def _credit_plan(order: Order, decision: CreditDecision, *, reinvoice: bool = Fa
 def reinvoice_plan(order: Order) -> FollowUp | None:
     """ "Credit and re-invoice": credit what is left of the current invoice; the new one follows it."""
     invoice_id = int(order.ef_invoice_id or 0)
-    credits = order.follow_ups.filter(kind=FollowUp.Kind.CREDIT_NOTE)
-    credited = sum(
-        (Decimal(row.plan["amount"]) for row in credits if row.plan.get("invoice_id") == invoice_id),
-        Decimal(0),
-    )
+    credited = credited_on(order.follow_ups.filter(kind=FollowUp.Kind.CREDIT_NOTE), invoice_id)
     invoiced = order.invoiced_total if order.invoiced_total is not None else order.total or Decimal(0)
     left = invoiced - credited
     decision = CreditDecision("reinvoice", left, mirror=credited == 0, reason="changed")

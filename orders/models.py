@@ -191,9 +191,9 @@ class Order(models.Model):
     @property
     def error_said(self) -> list[str]:
         """The counterpart's own words about the error, for "Details" (never inside our sentence)."""
-        from .texts import said_of
+        from .texts import said_with
 
-        return list(dict.fromkeys([*said_of(self.error_text), *([self.ef_answer] if self.ef_answer else [])]))
+        return said_with(self.error_text, self.ef_answer)
 
 
 class OrderEvent(models.Model):
@@ -238,7 +238,8 @@ class Backfill(models.Model):
         RUNNING = "running", _("Fetching")
         DONE = "done", _("Done")
         CANCELLED = "cancelled", _("Cancelled")
-        FAILED = "failed", _("Stopped")
+
+    ACTIVE = (State.COUNTING, State.RUNNING)  # a task is (or should be) reading the shop's pages
 
     licence = models.ForeignKey(Licence, on_delete=models.CASCADE, related_name="backfills")
     since = models.DateTimeField()
@@ -265,7 +266,7 @@ class Backfill(models.Model):
 
     @property
     def active(self) -> bool:
-        return self.state in (self.State.COUNTING, self.State.RUNNING)
+        return self.state in self.ACTIVE
 
 
 class EfClientMatch(models.Model):
@@ -345,9 +346,9 @@ class FollowUp(models.Model):
 
     @property
     def error_said(self) -> list[str]:
-        from .texts import said_of
+        from .texts import said_with
 
-        return list(dict.fromkeys([*said_of(self.error_text), *([self.ef_answer] if self.ef_answer else [])]))
+        return said_with(self.error_text, self.ef_answer)
 
 
 class OrderCall(models.Model):

@@ -13,6 +13,7 @@ from licenses.models import Licence
 
 from .actions import order_process_again
 from .domain import money
+from .follow_ups import credited_on
 from .labels import money_shown
 from .models import FollowUp, Order, OrderEvent
 from .texts import Text
@@ -49,14 +50,8 @@ def refund_amount_enter(*, licence: Licence, order_pk: int, amount: Decimal, act
         )
         if row is None:
             raise AmountRefused(_("This order is not waiting for a refunded amount."))
-        credited = sum(
-            (
-                Decimal(other.plan["amount"])
-                for other in order.follow_ups.filter(kind=FollowUp.Kind.CREDIT_NOTE).exclude(pk=row.pk)
-                if other.plan.get("invoice_id") == row.plan.get("invoice_id")
-            ),
-            Decimal(0),
-        )
+        others = order.follow_ups.filter(kind=FollowUp.Kind.CREDIT_NOTE).exclude(pk=row.pk)
+        credited = credited_on(others, row.plan.get("invoice_id"))
         invoiced = order.invoiced_total if order.invoiced_total is not None else order.total or Decimal(0)
         left = invoiced - credited
         if amount > left:

@@ -153,6 +153,11 @@ def said_of(payload: dict[str, Any] | None) -> list[str]:
     return list(dict.fromkeys(said))
 
 
+def said_with(payload: dict[str, Any] | None, answer: str) -> list[str]:
+    """For "Details": the counterparts' words a stored text carries, and the answer stored beside it."""
+    return list(dict.fromkeys([*said_of(payload), *([answer] if answer else [])]))
+
+
 def text_fields(**fields: Any) -> dict[str, Any]:
     """Add the translatable payload beside `state_reason` and `error_message` when they are written."""
     if "state_reason" in fields:

@@ -18,7 +18,7 @@ class Migration(migrations.Migration):
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('since', models.DateTimeField()),
                 ('until', models.DateTimeField()),
-                ('state', models.CharField(choices=[('counting', 'Counting'), ('counted', 'Counted'), ('running', 'Fetching'), ('done', 'Done'), ('cancelled', 'Cancelled'), ('failed', 'Stopped')], default='counting', max_length=10)),
+                ('state', models.CharField(choices=[('counting', 'Counting'), ('counted', 'Counted'), ('running', 'Fetching'), ('done', 'Done'), ('cancelled', 'Cancelled')], default='counting', max_length=10)),
                 ('offset', models.PositiveIntegerField(default=0)),
                 ('found', models.PositiveIntegerField(default=0)),
                 ('will_invoice', models.PositiveIntegerField(default=0)),

@@ -331,15 +331,20 @@ def test_a_rejected_credit_note_lands_in_errors_and_process_makes_it_once(pipeli
 
 
 # ------------------------------------------------------------------------------------------- changed after
-def test_changed_after_invoicing_is_shown_and_credit_and_reinvoice_replaces_the_invoice(pipeline):
-    licence, case, order = invoiced(pipeline)
+def one_more_bag_after_the_invoice(pipeline, licence, case) -> float:
+    """The invoiced order changes in the shop (one more bag of grass seed); returns its new total."""
     changed = copy.deepcopy(case["order"])
-    changed["items"][1]["quantity"] += 1  # one more bag of grass seed, after the invoice
-    new_total = round(changed["total"] + changed["items"][1]["price"], 2)
-    changed["total"] = new_total
+    changed["items"][1]["quantity"] += 1
+    changed["total"] = round(changed["total"] + changed["items"][1]["price"], 2)
     changed["updateTimestamp"] += 60
     pipeline.place(licence, changed)
     pipeline.webhooks_idle()
+    return changed["total"]
+
+
+def test_changed_after_invoicing_is_shown_and_credit_and_reinvoice_replaces_the_invoice(pipeline):
+    licence, case, order = invoiced(pipeline)
+    new_total = one_more_bag_after_the_invoice(pipeline, licence, case)
     order = Order.objects.get(pk=order.pk)
     assert order.state == OrderState.HANDLED and order.changed_after_invoicing
     assert order.change_since_invoice == Decimal(str(new_total)) - Decimal(str(case["order"]["total"]))
@@ -386,12 +391,7 @@ def test_credit_and_reinvoice_checks_the_new_order_before_crediting_the_old_invo
 def test_after_credit_and_reinvoice_report_and_csv_still_show_the_replaced_invoice(pipeline, client):
     """The bookkeeper looks for every number EF issued: the first invoice, its credit note, the new one."""
     licence, case, order = invoiced(pipeline)
-    changed = copy.deepcopy(case["order"])
-    changed["items"][1]["quantity"] += 1
-    changed["total"] = round(changed["total"] + changed["items"][1]["price"], 2)
-    changed["updateTimestamp"] += 60
-    pipeline.place(licence, changed)
-    pipeline.webhooks_idle()
+    one_more_bag_after_the_invoice(pipeline, licence, case)
     old_number = order.ef_invoice_number
     order_credit_and_reinvoice(licence=licence, order_ids=[order.pk], actor="merchant")
     order = settle(pipeline, licence, order.order_number)
