@@ -1,6 +1,7 @@
 """The EF client of an order: remembered, found by e-mail address and VAT number, or made exactly once.
 
-The match is remembered per licence, e-mail address and VAT number (`EfClientMatch`). A client create is
+The match is remembered per licence, e-mail address and VAT number, or name when there is no VAT number
+(`EfClientMatch`). A client create is
 guarded like the invoice create (orders.ef_create): the match's row is committed without a client before
 the call, so an attempt that comes while the outcome is unknown (a retry, a webhook, Process, another order
 of the same customer) looks in EF first and does not create before EF must have finished with the call.
@@ -18,8 +19,8 @@ from connectors.eenvoudigfactureren.client import EfClient
 from connectors.errors import ConnectorError
 from licenses.models import Licence
 
-from .client_choice import client_choose, customer_vat_key
-from .domain import DomainOrder
+from .client_choice import client_choose, customer_name_key, customer_vat_key
+from .domain import Customer, DomainOrder
 from .ef_create import Deferred, marks_after_failure, uncertain_create_settles_at
 from .invoice_mapping import client_payload_build, tax_code_compact
 from .models import EfClientMatch, Order, OrderEvent
@@ -36,11 +37,7 @@ TOO_EARLY = gettext_noop(
 def client_match_or_create(order: Order, domain: DomainOrder, licence: Licence, ef: EfClient) -> int:
     """The EF client id for this order's customer. An existing EF client is never modified."""
     customer = domain.customer
-    key = {
-        "licence": licence,
-        "email": customer.email.strip().lower(),
-        "vat_number": customer_vat_key(customer),
-    }
+    key = _match_key(licence, customer)
     # A known customer (most orders): one hand-built look-up (orders.rows), no ORM compiling.
     known = row_value(EfClientMatch, "ef_client_id", {**key, "licence": licence.pk})
     if known:
@@ -48,17 +45,30 @@ def client_match_or_create(order: Order, domain: DomainOrder, licence: Licence, 
         return known
     choice = client_choose(customer, ef.clients_find_by_email(key["email"]))
     for other in choice.not_this_customer:
-        _note(
-            order,
-            gettext_noop(
-                "EF client %(id)s (%(name)s) has this e-mail address but VAT number %(theirs)s, the order "
-                "%(ours)s: another customer, not used."
-            ),
-            id=other.get("client_id"),
-            name=str(other.get("name") or ""),
-            theirs=tax_code_compact(str(other.get("tax_code") or "")) or "-",
-            ours=key["vat_number"] or "-",
-        )
+        theirs = tax_code_compact(str(other.get("tax_code") or ""))
+        if theirs != key["vat_number"]:
+            _note(
+                order,
+                gettext_noop(
+                    "EF client %(id)s (%(name)s) has this e-mail address but VAT number %(theirs)s, the order "
+                    "%(ours)s: another customer, not used."
+                ),
+                id=other.get("client_id"),
+                name=str(other.get("name") or ""),
+                theirs=theirs or "-",
+                ours=key["vat_number"] or "-",
+            )
+        else:  # neither has a VAT number; the names differ
+            _note(
+                order,
+                gettext_noop(
+                    "EF client %(id)s (%(name)s) has this e-mail address but not the order's name (%(ours)s), "
+                    "and neither has a VAT number: another customer, not used."
+                ),
+                id=other.get("client_id"),
+                name=str(other.get("name") or ""),
+                ours=customer.name or customer.email,
+            )
     if choice.client_id is not None:
         _note(
             order,
@@ -96,18 +106,22 @@ def client_match_or_create(order: Order, domain: DomainOrder, licence: Licence, 
 def client_match_forget(order: Order, domain: DomainOrder, licence: Licence, client_id: int) -> None:
     """EF no longer knows the remembered client (deleted in EF): forget it, so the customer is looked up
     (or made) again instead of failing the same way on every attempt."""
-    customer = domain.customer
-    EfClientMatch.objects.filter(
-        licence=licence,
-        email=customer.email.strip().lower(),
-        vat_number=customer_vat_key(customer),
-        ef_client_id=client_id,
-    ).delete()
+    EfClientMatch.objects.filter(**_match_key(licence, domain.customer), ef_client_id=client_id).delete()
     _note(
         order,
         gettext_noop("EF no longer knows client %(id)s (deleted in EF?): looking for the customer again."),
         id=client_id,
     )
+
+
+def _match_key(licence: Licence, customer: Customer) -> dict:
+    """What the remembered match is kept under: licence, e-mail address, and VAT number or else name."""
+    return {
+        "licence": licence,
+        "email": customer.email.strip().lower(),
+        "vat_number": customer_vat_key(customer),
+        "name": customer_name_key(customer),
+    }
 
 
 def _create_claimed(match: EfClientMatch | None, key: dict) -> EfClientMatch:

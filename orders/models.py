@@ -270,13 +270,15 @@ class Backfill(models.Model):
 
 
 class EfClientMatch(models.Model):
-    """The EF client an order's customer (e-mail address and VAT number) was matched to or made as, per
+    """The EF client an order's customer (e-mail address and VAT number or name) was matched to or made as, per
     licence. A row without a client is a create under way: committed before the call, so that no other
     attempt makes a second client for the customer before EF must have finished with it."""
 
     licence = models.ForeignKey(Licence, on_delete=models.CASCADE, related_name="client_matches")
     email = models.CharField(max_length=254)  # lower case
     vat_number = models.CharField(max_length=40, blank=True)  # compact; empty for a consumer
+    # Without a VAT number the name tells customers apart (orders.client_choice.name_compact); else empty.
+    name = models.CharField(max_length=200, blank=True)
     ef_client_id = models.BigIntegerField(null=True, blank=True)
     # A client create whose outcome is not known yet (see orders.ef_create).
     create_started_at = models.DateTimeField(null=True, blank=True)
@@ -285,11 +287,13 @@ class EfClientMatch(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["licence", "email", "vat_number"], name="one_client_per_customer")
+            models.UniqueConstraint(
+                fields=["licence", "email", "vat_number", "name"], name="one_client_per_customer_named"
+            )
         ]
 
     def __str__(self) -> str:
-        customer = f"{self.email} {self.vat_number}".strip()
+        customer = f"{self.email} {self.vat_number or self.name}".strip()
         return f"{customer} → {self.ef_client_id or 'being made'}"
 
 

@@ -3,6 +3,7 @@ and a client create whose answer never came is not repeated (issue #19, items 1 
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from datetime import timedelta
 
@@ -30,16 +31,39 @@ def _customer(vat: str) -> Customer:
     )  # fmt: skip
 
 
+def _company_without_vat() -> Customer:
+    return dataclasses.replace(
+        _customer(""), company="Hoveniersbedrijf De Linde BV", attention="Pieter Wouters"
+    )
+
+
 def test_only_a_client_with_the_orders_vat_number_is_the_customer():
     other = {"client_id": 11, "tax_code": OTHER_VAT}
     same_written_otherwise = {"client_id": 12, "tax_code": "BE 0499.944.136"}
-    consumer = {"client_id": 13, "tax_code": ""}
+    consumer = {"client_id": 13, "tax_code": "", "name": "Hoveniersbedrijf De Linde BV"}
     assert client_choose(_customer(ORDER_VAT), [other, consumer, same_written_otherwise]).client_id == 12
     assert client_choose(_customer(ORDER_VAT), [other, consumer]).client_id is None
     assert client_choose(_customer(ORDER_VAT), [other]).not_this_customer == [other]
     # A consumer's order is not a company's, even with the company's address.
     assert client_choose(_customer(""), [other, consumer]).client_id == 13
     assert client_choose(_customer(""), [other]).client_id is None
+
+
+def test_a_company_without_vat_number_is_the_client_with_its_name():
+    """A company that gave no VAT number is the EF client with its name, however it is written, and not
+    another company that has no VAT number in EF either. A consumer is any client without one (product.md)."""
+    this_one = {"client_id": 14, "tax_code": "", "name": "hoveniersbedrijf  De Linde B.V."}
+    another = {"client_id": 15, "tax_code": "", "name": "Bakkerij Ander Bedrijf NV"}
+    assert client_choose(_company_without_vat(), [another, this_one]).client_id == 14
+    assert client_choose(_company_without_vat(), [another]).not_this_customer == [another]
+    assert client_choose(_customer(""), [another]).client_id == 15
+    # With a VAT number the number decides: the name in EF may be written any way.
+    assert (
+        client_choose(
+            _customer(ORDER_VAT), [{"client_id": 16, "tax_code": ORDER_VAT, "name": "DL"}]
+        ).client_id
+        == 16
+    )
 
 
 def _ef_client(pipeline, licence, **fields) -> int:
@@ -183,3 +207,39 @@ def test_a_client_deleted_in_ef_is_looked_up_again_not_refused_on_every_order(pi
     assert second.state == OrderState.HANDLED, second.error_message
     assert second.ef_client_id not in (None, first.ef_client_id)
     assert EfClientMatch.objects.get(licence=licence).ef_client_id == second.ef_client_id
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_company_without_vat_number_is_not_invoiced_to_another_company_with_that_address(pipeline):
+    """The bookkeeper's address again, but neither company gave a VAT number: the name tells them apart,
+    also for the next order (the remembered match is per name when there is no number)."""
+    import copy
+
+    case = order_fixture("a02")
+    without_vat = copy.deepcopy(case["order"])
+    without_vat.update(customerTaxId="", customerTaxIdValid=False)
+    licence = pipeline.licence(case)
+    other_id = _ef_client(pipeline, licence, name="Bakkerij Ander Bedrijf NV", tax_code="")
+    pipeline.place(licence, without_vat)
+    order = pipeline.wait(licence, "R8VXD")
+    assert order.state == OrderState.HANDLED, order.error_message
+    assert order.ef_client_id != other_id
+    client = next(c for c in pipeline.ef_clients(licence) if c["client_id"] == order.ef_client_id)
+    assert client["name"] == "Hoveniersbedrijf De Linde BV"
+    assert order.events.filter(message__contains=f"EF client {other_id}").filter(
+        message__contains="another customer, not used"
+    )
+
+    # The other company orders with the same address: its own client, not De Linde's remembered one.
+    bakery = copy.deepcopy(without_vat)
+    bakery.update(id="R8VXF", orderNumber=90003, internalId=90003)
+    bakery["billingPerson"]["companyName"] = "Bakkerij Ander Bedrijf NV"
+    pipeline.place(licence, bakery)
+    second = pipeline.wait(licence, "R8VXF")
+    assert second.state == OrderState.HANDLED, second.error_message
+    assert second.ef_client_id == other_id
+    # De Linde's next order goes to De Linde's client without looking again.
+    third = copy.deepcopy(without_vat)
+    third.update(id="R8VXG", orderNumber=90004, internalId=90004)
+    pipeline.place(licence, third)
+    assert pipeline.wait(licence, "R8VXG").ef_client_id == order.ef_client_id
