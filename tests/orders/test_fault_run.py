@@ -1,5 +1,6 @@
-"""The fault run: 200 orders through real worker processes while EF fails, webhooks repeat and arrive out
-of order, and workers are killed. Every order ends with exactly one invoice; none is left behind.
+"""The fault run: 200 orders through real worker processes and `pipeline_ticker` while EF fails, webhooks
+repeat and arrive out of order, workers are killed and the database drops every session once (what a
+PostgreSQL restart does). Every order ends with exactly one invoice; none is left behind; the ticker lives on.
 
 Runs on PostgreSQL (`.ci/run` does, with the Redis broker): several processes share the database there as
 in production. On SQLite it skips.
@@ -7,6 +8,7 @@ in production. On SQLite it skips.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import os
 import signal
@@ -22,8 +24,8 @@ from django_q.conf import Conf
 
 from orders.invoice_mapping import external_invoice_id
 from orders.models import Order, OrderState
-from orders.sweep import orders_sweep
 from tests.conftest import ROOT, control, order_fixture
+from tests.database_outage import database_down_for
 from tests.orders.test_worker_crash import database_url
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -55,10 +57,11 @@ class Workers:
         }
         self.running: list[subprocess.Popen] = []
 
-    def start(self) -> None:
+    def start(self, *command: str) -> subprocess.Popen:
+        """A `manage.py qcluster` (or the given command) in its own process group."""
         self.running.append(
             subprocess.Popen(
-                [sys.executable, "manage.py", "qcluster"],
+                [sys.executable, "manage.py", *(command or ["qcluster"])],
                 cwd=ROOT,
                 env=self.env,
                 start_new_session=True,
@@ -66,11 +69,16 @@ class Workers:
                 stderr=subprocess.DEVNULL,
             )
         )
+        return self.running[-1]
 
     def kill_oldest(self) -> None:
-        worker = self.running.pop(0)
-        os.killpg(worker.pid, signal.SIGKILL)
-        worker.wait(10)
+        self.kill(self.running[0])
+
+    def kill(self, process: subprocess.Popen) -> None:
+        self.running.remove(process)
+        with contextlib.suppress(ProcessLookupError):  # the whole group, even if its leader is gone
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(10)
 
     def stop(self) -> None:
         while self.running:
@@ -90,7 +98,9 @@ def _order(case: dict, n: int, status: str) -> dict:
     connection.vendor == "sqlite",
     reason="the fault run needs PostgreSQL (several worker processes); .ci/run runs it there",
 )
-def test_200_orders_under_ef_faults_repeated_webhooks_and_killed_workers(pipeline, settings, monkeypatch):
+def test_200_orders_under_ef_faults_repeated_webhooks_killed_workers_and_a_database_restart(
+    pipeline, settings, monkeypatch
+):
     monkeypatch.setattr(Conf, "SYNC", False)  # the webhook endpoint hands work to the real broker
     for name, value in PIPELINE_ENV.items():
         setattr(settings, name, float(value) if "." in value else int(value))
@@ -111,6 +121,9 @@ def test_200_orders_under_ef_faults_repeated_webhooks_and_killed_workers(pipelin
     control(shop, "webhooks/config", {"duplicate": True})
 
     workers = Workers(pipeline.sandboxes)
+    # The ticker hands the events out, retries what is due and takes over what killed workers held: the
+    # test does not sweep, so a ticker that died at the database restart would leave orders behind.
+    ticker = workers.start("pipeline_ticker", "--every", "0.5", "--events-every", "0.1")
     workers.start()
     workers.start()
     try:
@@ -127,16 +140,20 @@ def test_200_orders_under_ef_faults_repeated_webhooks_and_killed_workers(pipelin
 
         deadline = time.monotonic() + 240
         kills = [time.monotonic() + 3, time.monotonic() + 12]
+        restart_at: float | None = time.monotonic() + 6
         while time.monotonic() < deadline:
             if kills and time.monotonic() > kills[0]:
                 kills.pop(0)
-                workers.kill_oldest()  # with orders in hand
+                workers.kill(next(p for p in workers.running if p is not ticker))  # with orders in hand
                 workers.start()
-            orders_sweep()  # as the schedule does, only more often
+            if restart_at is not None and time.monotonic() > restart_at:
+                restart_at = None
+                database_down_for(1.5)  # every session of the workers and the ticker ends
             handled = Order.objects.filter(licence=licence, state=OrderState.HANDLED).count()
-            if handled == ORDERS and not kills:
+            if handled == ORDERS and not kills and restart_at is None:
                 break
             time.sleep(0.5)
+        assert ticker.poll() is None, "pipeline_ticker stopped"
     finally:
         workers.stop()
 

@@ -15,6 +15,7 @@ from django_q.brokers import get_broker
 from orders.management.commands.pipeline_ticker import ticker_pause
 from orders.models import WebhookEvent
 from tests.conftest import ROOT
+from tests.database_outage import database_down_for
 from tests.orders.test_worker_crash import database_url
 
 
@@ -40,32 +41,6 @@ def _event(n: int) -> WebhookEvent:
     )
 
 
-def _database_down_for(seconds: float) -> None:
-    """Refuse new sessions to the test database and end every session but this test's, for `seconds`."""
-    import psycopg
-
-    name = connection.settings_dict["NAME"]
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_backend_pid()")
-        [mine] = cursor.fetchone()
-    db = connection.settings_dict
-    admin = psycopg.connect(
-        host=db["HOST"] or "127.0.0.1", port=db["PORT"] or 5432, user=db["USER"], dbname="postgres",
-        autocommit=True,
-    )  # fmt: skip
-    with admin:
-        admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
-        try:
-            ended = admin.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> %s",
-                [name, mine],
-            ).fetchall()
-            assert ended, "no other session to end"
-            time.sleep(seconds)  # the ticker tries, and fails, to connect meanwhile
-        finally:
-            admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
-
-
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.skipif(
     connection.vendor == "sqlite", reason="drops the ticker's PostgreSQL connection; .ci/run runs it there"
@@ -87,7 +62,7 @@ def test_the_ticker_hands_out_events_again_after_its_database_connection_was_kil
     try:
         assert _handed_out(_event(1), 20), "the ticker never handed out an event"
         # What a PostgreSQL restart does to the ticker: its session ends, and for a while no new one opens.
-        _database_down_for(2.0)
+        database_down_for(2.0)
         assert _handed_out(_event(2), 15), "the ticker did not recover"
         assert ticker.poll() is None, ticker.stderr.read().decode()[-2000:] if ticker.stderr else ""
     finally:
