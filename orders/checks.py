@@ -164,10 +164,23 @@ def check_vat_number(order: DomainOrder) -> CheckFailure | None:
     return None
 
 
+# One template for one missing rate and one for several (chosen by count: the stored text is a plain
+# template, so gettext's plural forms cannot pick it when the text is shown).
 OSS_RATE_UNKNOWN = gettext_noop(
     "VAT rate %(rates)s of %(country)s is not among the VAT rates of your EenvoudigFactureren account "
     "(%(have)s). The order is a distance sale to a consumer in %(country)s: under the EU One Stop Shop (OSS) "
     "that country's VAT applies. Add %(rates)s in EenvoudigFactureren (Settings → VAT)."
+)
+OSS_RATES_UNKNOWN = gettext_noop(
+    "VAT rates %(rates)s of %(country)s are not among the VAT rates of your EenvoudigFactureren account "
+    "(%(have)s). The order is a distance sale to a consumer in %(country)s: under the EU One Stop Shop (OSS) "
+    "that country's VAT applies. Add %(rates)s in EenvoudigFactureren (Settings → VAT)."
+)
+RATE_UNKNOWN = gettext_noop(
+    "VAT rate %(rates)s is not among the VAT rates of your EenvoudigFactureren account (%(have)s)."
+)
+RATES_UNKNOWN = gettext_noop(
+    "VAT rates %(rates)s are not among the VAT rates of your EenvoudigFactureren account (%(have)s)."
 )
 
 
@@ -179,22 +192,15 @@ def check_vat_rates(
     if unknown:
         names = ", ".join(f"{rate_key(rate)}%" for rate in unknown)
         have = ", ".join(f"{rate_key(rate)}%" for rate in sorted(known))
+        several = len(unknown) > 1
         sale = oss_sale(order, registered=oss_registered)
         if sale is not None:
+            template = OSS_RATES_UNKNOWN if several else OSS_RATE_UNKNOWN
             return CheckFailure(
-                ErrorCode.VAT_RATE_UNKNOWN,
-                Text(OSS_RATE_UNKNOWN, rates=names, have=have, country=sale.country),
+                ErrorCode.VAT_RATE_UNKNOWN, Text(template, rates=names, have=have, country=sale.country)
             )
-        return CheckFailure(
-            ErrorCode.VAT_RATE_UNKNOWN,
-            Text(
-                gettext_noop(
-                    "VAT rate %(rates)s is not among the VAT rates of your EenvoudigFactureren account (%(have)s)."
-                ),
-                rates=names,
-                have=have,
-            ),
-        )
+        template = RATES_UNKNOWN if several else RATE_UNKNOWN
+        return CheckFailure(ErrorCode.VAT_RATE_UNKNOWN, Text(template, rates=names, have=have))
     return None
 
 

@@ -13,7 +13,7 @@ from django.utils import translation
 from orders.ecwid_mapping import domain_order_from_ecwid
 from orders.models import OrderState
 from orders.oss import OssSale, oss_sale
-from orders.texts import translated
+from orders.texts import shown, translated
 from tests.conftest import order_fixture
 
 
@@ -39,10 +39,17 @@ def test_an_oss_sale_is_recognised_from_the_country_and_the_rates():
 @pytest.mark.parametrize(
     ("fixture", "language", "words"),
     [
-        ("a12", "nl", ["9% van Nederland", "One Stop Shop (OSS)", "Voeg 9% toe in EenvoudigFactureren"]),
-        ("a12", "fr", ["9% (Pays-Bas)", "guichet unique (OSS)"]),
-        ("a14", "nl", ["5,5%, 20% van Frankrijk", "One Stop Shop (OSS)"]),  # as Dutch writes 5.5
-        ("a14", "en", ["5.5%, 20% of France", "One Stop Shop (OSS)", "Add 5.5%, 20% in EenvoudigFactureren"]),
+        ("a12", "nl", ["Btw-tarief 9% van Nederland staat niet", "Voeg 9% toe in EenvoudigFactureren"]),
+        ("a12", "fr", ["Le taux de TVA 9% (Pays-Bas) ne figure pas", "guichet unique (OSS)"]),
+        ("a12", "en", ["VAT rate 9% of the Netherlands is not among", "One Stop Shop (OSS)"]),
+        # Two rates read as two, in every language (one rate's sentence said "VAT rate 5.5%, 20% is").
+        ("a14", "nl", ["De btw-tarieven 5,5%, 20% van Frankrijk staan niet", "One Stop Shop (OSS)"]),
+        ("a14", "fr", ["Les taux de TVA 5,5%, 20% (France) ne figurent pas", "un consommateur d'un autre"]),
+        (
+            "a14",
+            "en",
+            ["VAT rates 5.5%, 20% of France are not among", "Add 5.5%, 20% in EenvoudigFactureren"],
+        ),
     ],
 )
 def test_a_rate_ef_lacks_is_named_with_its_country_and_why(pipeline, fixture, language, words):
@@ -126,3 +133,27 @@ def test_a_dutch_consumer_at_21_percent_is_oss_when_the_merchant_is_registered_f
     [invoice] = pipeline.ef_invoices(licence)
     assert ("Nederland (NL)" in invoice["note"]) is registered
     assert bool(placed.oss_evidence) is registered
+
+
+@pytest.mark.parametrize(
+    ("language", "one", "two"),
+    [
+        ("en", "VAT rate 9% is not among", "VAT rates 9%, 21% are not among"),
+        ("nl", "Btw-tarief 9% staat niet", "De btw-tarieven 9%, 21% staan niet"),
+        ("fr", "Le taux de TVA 9% ne figure pas", "Les taux de TVA 9%, 21% ne figurent pas"),
+    ],
+)
+def test_missing_home_rates_are_named_as_one_or_several(language, one, two):
+    from decimal import Decimal
+
+    from orders.checks import check_vat_rates
+
+    case = order_fixture("a12")
+    order = copy.deepcopy(case["order"])
+    order["shippingPerson"]["countryCode"] = order["billingPerson"]["countryCode"] = "BE"  # not OSS
+    domain = domain_order_from_ecwid(order, case["store_profile"])
+    with translation.override(language):
+        lacks_one = check_vat_rates(domain, [Decimal("21")])
+        lacks_two = check_vat_rates(domain, [Decimal("6")])
+        assert one in shown(lacks_one.message), shown(lacks_one.message)
+        assert two in shown(lacks_two.message), shown(lacks_two.message)
