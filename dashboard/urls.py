@@ -30,6 +30,7 @@ urlpatterns = [
     path("<str:key>/settings/configuration/backfill/", backfill_views.backfill, name="dashboard-backfill"),
     path("<str:key>/settings/connections/", views.connections, name="dashboard-connections"),
     path("<str:key>/settings/connections/kmoshops/", views.reconnect_shop, name="dashboard-reconnect-shop"),
+    path("<str:key>/installation/", views.continue_installation, name="dashboard-installation"),
     path("<str:key>/settings/api-keys/", views.api_keys, name="dashboard-api-keys"),
     # Last: "<key>/<tab>/" would otherwise swallow "<key>/ask/".
     path("<str:key>/<str:tab>/", views.tab, name="dashboard-tab"),

@@ -27,8 +27,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from connectors.errors import ConnectorError
 from licenses import throttle
 from licenses.forms import ConfigurationForm, EfKeyForm
-from licenses.installation import configuration_save
-from licenses.models import Licence
+from licenses.installation import configuration_save, install_link_expired, install_link_renew
+from licenses.models import Licence, LicenceState
 from licenses.services import ef_client
 from licenses.views import ef_key_submit, shop_authorize_redirect
 from orders.actions import order_credit_and_reinvoice, order_ignore, order_process_again
@@ -510,6 +510,19 @@ def connections(request: HttpRequest, key: str) -> HttpResponse:
     if request.method == "POST" and ef_key_submit(request, licence, form):
         return redirect("dashboard-connections", key=key)
     return render(request, "dashboard/connections.html", _page_context(request, licence, ef_form=form))
+
+
+@login_required
+@require_GET
+def continue_installation(request: HttpRequest, key: str) -> HttpResponse:
+    """The banner's "Continue the installation": to the wizard, with a fresh link when the e-mailed one
+    expired (INSTALL_LINK_DAYS). Only for the merchant's own unfinished, not cancelled licence."""
+    licence = licence_for_user(request.user, key)
+    if licence.installed or licence.state == LicenceState.CANCELLED:
+        return redirect("dashboard-tab", key=licence.key, tab="open")
+    if install_link_expired(licence):
+        install_link_renew(licence)
+    return redirect("install", token=licence.install_token)
 
 
 @login_required

@@ -146,6 +146,8 @@ else:
         "default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "cache_table"}
     }
 SIGNUP_RATE_PER_HOUR = env.int("SIGNUP_RATE_PER_HOUR", default=5)
+# An installation link that was never finished opens the wizard for this many days after it was sent.
+INSTALL_LINK_DAYS = env.int("INSTALL_LINK_DAYS", default=30)
 LOGIN_FAILURES_ALLOWED = env.int("LOGIN_FAILURES_ALLOWED", default=5)  # per user name, 15 minutes
 LOGIN_FAILURES_PER_ADDRESS = env.int("LOGIN_FAILURES_PER_ADDRESS", default=20)  # per client address
 # Password-reset mails per hour, per client address and per e-mail address asked for.

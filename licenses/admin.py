@@ -58,6 +58,7 @@ class LicenceAdmin(admin.ModelAdmin):
     readonly_fields = (
         "key",
         "install_token",
+        "install_token_issued_at",
         "created_at",
         "cancelled_at",
         "shop_token_masked",
@@ -87,6 +88,7 @@ class LicenceAdmin(admin.ModelAdmin):
                     "created_at",
                     "cancelled_at",
                     "install_token",
+                    "install_token_issued_at",
                 )
             },
         ),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import secrets
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -55,13 +56,31 @@ def licence_owner_without_password(licence: Licence) -> Any | None:
     return access.user if access else None
 
 
+def install_link_expired(licence: Licence) -> bool:
+    """The link was sent more than INSTALL_LINK_DAYS ago (0: links do not expire by time). An installation
+    link opens the wizard without a login: a welcome e-mail found in an old mailbox must not, for ever."""
+    days = settings.INSTALL_LINK_DAYS
+    return days > 0 and timezone.now() - licence.install_token_issued_at > timedelta(days=days)
+
+
+def install_link_renew(licence: Licence) -> str:
+    """A fresh installation link for a logged-in merchant whose link expired; the old one stops working."""
+    licence.install_token, licence.install_token_issued_at = new_install_token(), timezone.now()
+    Licence.objects.filter(pk=licence.pk).update(
+        install_token=licence.install_token, install_token_issued_at=licence.install_token_issued_at
+    )
+    return licence.install_token
+
+
 def install_link_retire(licence: Licence) -> bool:
     """The installation link has done its job once the installation is complete and its login was used:
     it is replaced by a new random token that nobody knows, so a forwarded or leaked welcome e-mail no
     longer reaches the wizard (EF key, shop connection, configuration). True when it was retired."""
     if not licence.installation_complete or licence_owner_without_password(licence) is not None:
         return False
-    Licence.objects.filter(pk=licence.pk).update(install_token=new_install_token())
+    Licence.objects.filter(pk=licence.pk).update(
+        install_token=new_install_token(), install_token_issued_at=timezone.now()
+    )
     return True
 
 

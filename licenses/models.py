@@ -94,6 +94,8 @@ class Licence(models.Model):
     shop_url = models.URLField(blank=True)
     contact_email = models.EmailField(blank=True)
     install_token = models.CharField(max_length=64, unique=True, default=new_install_token)
+    # When the installation link was sent (or issued again): it expires after INSTALL_LINK_DAYS.
+    install_token_issued_at = models.DateTimeField(default=timezone.now)
     created_at = models.DateTimeField(auto_now_add=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
 

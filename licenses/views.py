@@ -24,6 +24,7 @@ from .installation import (
     OAuthStart,
     configuration_save,
     ef_connect,
+    install_link_expired,
     install_link_retire,
     licence_by_install_token,
     licence_owner_without_password,
@@ -61,14 +62,21 @@ class _LinkRetired(Exception):
     pass
 
 
+class _LinkExpired(Exception):
+    pass
+
+
 def _licence_or_404(token: str) -> Licence:
     """The licence of a live installation link. Once the installation is complete and its login was used,
-    the link changes nothing any more: it is retired (install_link_retire) and the step goes to the login."""
+    the link changes nothing any more: it is retired (install_link_retire) and the step goes to the login.
+    A link older than INSTALL_LINK_DAYS changes nothing either (expired_install_link)."""
     licence = licence_by_install_token(token)
     if licence is None:
         raise Http404("unknown installation link")
     if install_link_retire(licence):
         raise _LinkRetired
+    if install_link_expired(licence):
+        raise _LinkExpired
     return licence
 
 
@@ -82,8 +90,19 @@ def _to_login_when_retired(view):  # noqa: ANN001, ANN202 - a view decorator
                 request, _("The installation is complete. Log in to change settings in your dashboard.")
             )
             return redirect("login")
+        except _LinkExpired:
+            return expired_install_link(request)
 
     return wrapped
+
+
+def expired_install_link(request: HttpRequest) -> HttpResponse:
+    message = _(
+        "This installation link has expired: a link works for %(days)s days after it was sent. Log in and "
+        "press “Continue the installation” in your dashboard: it gives you a new link. No password yet? "
+        "Choose one with “Forgot your password?” on the login page."
+    ) % {"days": settings.INSTALL_LINK_DAYS}
+    return render(request, "licenses/install_problem.html", {"message": message}, status=410)
 
 
 def dead_install_link(request: HttpRequest) -> HttpResponse:
@@ -113,6 +132,8 @@ def install(request: HttpRequest, token: str) -> HttpResponse:
     licence = licence_by_install_token(token)
     if licence is None:
         return dead_install_link(request)
+    if install_link_expired(licence):
+        return expired_install_link(request)
     language = request.GET.get("lang", "")
     if language in dict(settings.LANGUAGES):
         # The link from a Dutch e-mail opens in Dutch, and the choice sticks for the pages after it.

@@ -305,3 +305,53 @@ def test_a_finished_installations_link_changes_nothing_any_more(client, sandboxe
     licence.refresh_from_db()
     assert licence.install_token != old_token and licence.ef_api_key != "attacker-key"
     assert client.post(reverse("install-kmoshops", args=[old_token])).status_code == 404
+
+
+def _unfinished_licence(email: str = "late@merchant.example") -> Licence:
+    user = login(email)
+    licence = Licence.objects.create(company_name="Late BV")
+    MerchantAccess.objects.create(user=user, licence=licence)
+    return licence
+
+
+def test_an_installation_link_expires_after_its_days(client, settings):
+    """#19.10: a welcome e-mail's link that was never used does not open the wizard (EF key, shop
+    connection) forever: after INSTALL_LINK_DAYS it explains how to go on, and a step changes nothing."""
+    settings.INSTALL_LINK_DAYS = 30
+    licence = _unfinished_licence()
+    assert client.get(reverse("install", args=[licence.install_token])).status_code == 200
+    Licence.objects.filter(pk=licence.pk).update(
+        install_token_issued_at=timezone.now() - timezone.timedelta(days=31)
+    )
+    page = client.get(reverse("install", args=[licence.install_token]))
+    assert page.status_code == 410
+    text = page.content.decode()
+    assert "expired" in text and "30 days" in text and reverse("login") in text
+    step = client.post(reverse("install-ef", args=[licence.install_token]), {"api_key": "attacker-key"})
+    assert step.status_code == 410
+    licence.refresh_from_db()
+    assert licence.ef_api_key in ("", None)
+
+
+def test_a_logged_in_merchant_continues_the_installation_with_a_fresh_link(client, settings):
+    settings.INSTALL_LINK_DAYS = 30
+    licence = _unfinished_licence()
+    old_token = licence.install_token
+    Licence.objects.filter(pk=licence.pk).update(
+        install_token_issued_at=timezone.now() - timezone.timedelta(days=31)
+    )
+    client.force_login(licence.access.get().user)
+    home = client.get(reverse("dashboard-home"), follow=True).content.decode()
+    continue_url = reverse("dashboard-installation", args=[licence.key])
+    assert continue_url in home  # the banner's "Continue the installation"
+    response = client.get(continue_url)
+    licence.refresh_from_db()
+    assert licence.install_token != old_token
+    assert response.status_code == 302 and response["Location"] == reverse(
+        "install", args=[licence.install_token]
+    )
+    assert client.get(response["Location"]).status_code == 200
+    assert client.get(reverse("install", args=[old_token])).status_code == 404  # the old link stays dead
+    # Another merchant cannot get a link to this licence through that URL.
+    client.force_login(login("other@merchant.example"))
+    assert client.get(continue_url).status_code == 404
