@@ -19,6 +19,8 @@ from typing import Any
 from .domain import Customer
 from .invoice_mapping import tax_code_compact
 
+NAME_KEY_LENGTH = 200  # EfClientMatch.name
+
 
 @dataclass(frozen=True)
 class ClientChoice:
@@ -39,9 +41,6 @@ def customer_name_key(customer: Customer) -> str:
     if customer_vat_key(customer) or not customer.company.strip():
         return ""
     return name_compact(customer.name)[:NAME_KEY_LENGTH]
-
-
-NAME_KEY_LENGTH = 200  # EfClientMatch.name
 
 
 def name_compact(name: str) -> str:

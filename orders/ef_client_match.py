@@ -1,10 +1,10 @@
 """The EF client of an order: remembered, found by e-mail address and VAT number, or made exactly once.
 
-The match is remembered per licence, e-mail address and VAT number, or name when there is no VAT number
-(`EfClientMatch`). A client create is
-guarded like the invoice create (orders.ef_create): the match's row is committed without a client before
-the call, so an attempt that comes while the outcome is unknown (a retry, a webhook, Process, another order
-of the same customer) looks in EF first and does not create before EF must have finished with the call.
+The match is remembered per licence, e-mail address and VAT number (or a company's name when it gave no
+VAT number): `EfClientMatch`. A client create is guarded like the invoice create (orders.ef_create): the
+match's row is committed without a client before the call, so an attempt that comes while the outcome is
+unknown (a retry, a webhook, Process, another order of the same customer) looks in EF first and does not
+create before EF must have finished with the call.
 """
 
 from __future__ import annotations
