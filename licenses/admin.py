@@ -9,6 +9,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
+from .encryption import mask
 from .installation import licence_resume
 from .models import CONFIG_FIELDS, Licence, LicenceState, MerchantAccess
 
@@ -57,7 +58,7 @@ class LicenceAdmin(admin.ModelAdmin):
 
     readonly_fields = (
         "key",
-        "install_token",
+        "install_token_masked",
         "install_token_issued_at",
         "created_at",
         "cancelled_at",
@@ -87,7 +88,7 @@ class LicenceAdmin(admin.ModelAdmin):
                     "contact_email",
                     "created_at",
                     "cancelled_at",
-                    "install_token",
+                    "install_token_masked",
                     "install_token_issued_at",
                 )
             },
@@ -123,6 +124,10 @@ class LicenceAdmin(admin.ModelAdmin):
         ),
         ("Configuration", {"fields": CONFIG_FIELDS}),
     )
+
+    @admin.display(description="Installation link token")
+    def install_token_masked(self, obj: Licence) -> str:
+        return mask(obj.install_token)
 
     @admin.display(description="KMO Shops token")
     def shop_token_masked(self, obj: Licence) -> str:

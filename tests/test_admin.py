@@ -39,6 +39,8 @@ def test_licence_page_never_shows_secrets(staff_client, licence):
     page = staff_client.get(f"/admin/licenses/licence/{licence.pk}/change/").content.decode()
     assert licence.ef_api_key not in page and licence.shop_token not in page
     assert licence.ef_api_key[-4:] in page
+    # The installation link opens the wizard without a login: staff see its end and when it was sent.
+    assert licence.install_token not in page and licence.install_token[-4:] in page
 
 
 def test_activate_is_logged_and_resumes_held_orders(
