@@ -107,9 +107,10 @@ def expired_install_link(request: HttpRequest) -> HttpResponse:
 
 def dead_install_link(request: HttpRequest) -> HttpResponse:
     message = _(
-        "This installation link no longer works. Either the licence was cancelled (the app was removed "
-        "from your KMO Shops backend) or the link was copied incompletely. Copy the link again from your "
-        "welcome e-mail, or sign up again; questions: %(email)s."
+        "This installation link no longer works: the installation was finished (log in to change settings "
+        "in your dashboard), a newer link replaced it (your dashboard has it), the licence was cancelled "
+        "(the app was removed from your KMO Shops backend), or the link was copied incompletely. Log in, "
+        "copy the link again from your welcome e-mail, or sign up again; questions: %(email)s."
     ) % {"email": settings.SUPPORT_EMAIL}
     return render(request, "licenses/install_problem.html", {"message": message}, status=404)
 

@@ -305,6 +305,13 @@ def test_a_finished_installations_link_changes_nothing_any_more(client, sandboxe
     licence.refresh_from_db()
     assert licence.install_token != old_token and licence.ef_api_key != "attacker-key"
     assert client.post(reverse("install-kmoshops", args=[old_token])).status_code == 404
+    # The merchant who opens the welcome e-mail's link again learns why it stopped and where to go,
+    # not only that the licence may have been cancelled.
+    page = client.get(reverse("install", args=[old_token]))
+    assert page.status_code == 404
+    text = page.content.decode()
+    assert "installation was finished" in text and "a newer link replaced it" in text
+    assert reverse("login") in text
 
 
 def _unfinished_licence(email: str = "late@merchant.example") -> Licence:
