@@ -33,6 +33,16 @@ TOO_EARLY = gettext_noop(
     "looking again at %(time)s."
 )
 
+# Why a client with the order's e-mail address is not this order's customer (orders.client_choice).
+OTHER_VAT_NUMBER = gettext_noop(
+    "EF client %(id)s (%(name)s) has this e-mail address but VAT number %(theirs)s, the order %(ours)s: "
+    "another customer, not used."
+)
+OTHER_NAME = gettext_noop(
+    "EF client %(id)s (%(name)s) has this e-mail address but not the order's name (%(ours)s), and neither "
+    "has a VAT number: another customer, not used."
+)
+
 
 def client_match_or_create(order: Order, domain: DomainOrder, licence: Licence, ef: EfClient) -> int:
     """The EF client id for this order's customer. An existing EF client is never modified."""
@@ -46,29 +56,12 @@ def client_match_or_create(order: Order, domain: DomainOrder, licence: Licence, 
     choice = client_choose(customer, ef.clients_find_by_email(key["email"]))
     for other in choice.not_this_customer:
         theirs = tax_code_compact(str(other.get("tax_code") or ""))
-        if theirs != key["vat_number"]:
-            _note(
-                order,
-                gettext_noop(
-                    "EF client %(id)s (%(name)s) has this e-mail address but VAT number %(theirs)s, the order "
-                    "%(ours)s: another customer, not used."
-                ),
-                id=other.get("client_id"),
-                name=str(other.get("name") or ""),
-                theirs=theirs or "-",
-                ours=key["vat_number"] or "-",
-            )
-        else:  # neither has a VAT number; the names differ
-            _note(
-                order,
-                gettext_noop(
-                    "EF client %(id)s (%(name)s) has this e-mail address but not the order's name (%(ours)s), "
-                    "and neither has a VAT number: another customer, not used."
-                ),
-                id=other.get("client_id"),
-                name=str(other.get("name") or ""),
-                ours=customer.name or customer.email,
-            )
+        why = (
+            {"template": OTHER_VAT_NUMBER, "theirs": theirs or "-", "ours": key["vat_number"] or "-"}
+            if theirs != key["vat_number"]
+            else {"template": OTHER_NAME, "ours": customer.name}  # neither has a VAT number
+        )
+        _note(order, id=other.get("client_id"), name=str(other.get("name") or ""), **why)
     if choice.client_id is not None:
         _note(
             order,
