@@ -65,6 +65,9 @@ def key_urls(key: str) -> list[tuple[str, str]]:
         ("get", reverse("dashboard-tickets", args=[key])),
         ("get", reverse("dashboard-api-keys", args=[key])),
         ("post", reverse("dashboard-api-keys", args=[key])),
+        ("post", reverse("dashboard-backfill", args=[key])),
+        ("post", reverse("dashboard-reconnect-shop", args=[key])),
+        ("get", reverse("dashboard-installation", args=[key])),
     ]
 
 
@@ -74,6 +77,7 @@ def order_urls(key: str, pk: int) -> list[tuple[str, str]]:
         ("get", reverse("dashboard-invoice-pdf", args=[key, pk])),
         ("get", reverse("dashboard-order-calls", args=[key, pk])),
         ("post", reverse("dashboard-report-problem", args=[key, pk])),
+        ("post", reverse("dashboard-refund-amount", args=[key, pk])),
     ]
 
 
@@ -83,6 +87,20 @@ def test_every_licence_url_is_404_for_another_merchant(client, owner, charlie):
     for method, url in key_urls(licence.key) + order_urls(licence.key, orders["error"].pk):
         response = getattr(client, method)(url, {"message": "x", "orders": [orders["error"].pk]})
         assert response.status_code == 404, (method, url)
+
+
+def test_the_list_of_licence_urls_above_holds_every_merchant_url():
+    """A new dashboard URL is added to key_urls/order_urls, so the test above proves it is scoped."""
+    from dashboard.urls import urlpatterns
+
+    listed = {url for _, url in key_urls("KEY") + order_urls("KEY", 1)}
+    for pattern in urlpatterns:
+        names = set(pattern.pattern.converters)
+        if "key" not in names:
+            continue
+        args = {"key": "KEY", "pk": 1, "tab": "open"}
+        url = reverse(pattern.name, kwargs={name: args[name] for name in names})
+        assert url in listed, f"{pattern.name} is not in key_urls/order_urls"
 
 
 def test_another_merchants_order_is_404_under_ones_own_licence(client, owner, charlie):
