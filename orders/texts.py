@@ -22,6 +22,7 @@ from django.utils.translation import gettext, gettext_noop
 
 from .labels import PAYMENT_STATUS_LABELS, amount_shown, money_shown
 from .oss import COUNTRY_NAMES
+from .retired_texts import payload_current
 
 # Parameters that hold payment status codes (several joined by "|").
 STATUS_PARAMS = ("status", "wanted")
@@ -132,6 +133,7 @@ def text_from(payload: dict[str, Any] | None, fallback: str = "") -> str:
     """The Text a payload was made from (a str as it is when there is none)."""
     if not payload or "t" not in payload:
         return fallback
+    payload = payload_current(payload)
     return Text(payload["t"], **(payload.get("p") or {}))
 
 
@@ -144,6 +146,7 @@ def said_of(payload: dict[str, Any] | None) -> list[str]:
     """The counterparts' own words a stored text carries (its own and its nested texts'), in order."""
     if not payload or "t" not in payload:
         return []
+    payload = payload_current(payload)
     said: list[str] = []
     for name, value in (payload.get("p") or {}).items():
         if name == SAID and value:
@@ -170,6 +173,7 @@ def text_fields(**fields: Any) -> dict[str, Any]:
 def translated(payload: dict[str, Any] | None, fallback: str) -> str:
     if not payload or "t" not in payload:
         return fallback
+    payload = payload_current(payload)  # a text stored by an earlier release reads as today's
     try:
         return _render(payload["t"], payload.get("p"), True)
     except (KeyError, TypeError, ValueError):

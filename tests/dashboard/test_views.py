@@ -389,7 +389,10 @@ def test_process_on_an_unpaid_order_says_why_it_waits(client, owner):
         HTTP_ACCEPT_LANGUAGE="nl",
     )
     page = response.content.decode()
-    assert "niet gewijzigd" in page and "Wacht op betaling: de bestelling is Wacht op betaling" in page
+    assert (
+        "niet gewijzigd" in page
+        and "Wacht op betaling: de bestelling heeft de status „Wacht op betaling”" in page
+    )
     unpaid.refresh_from_db()
     assert unpaid.state == OrderState.OPEN
 
