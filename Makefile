@@ -33,6 +33,7 @@ bench: $(STAMP)
 messages: $(STAMP)
 	DEBUG=true $(BIN)/python manage.py makemessages -l nl -l fr --ignore ".venv/*" --ignore "tests/*" --ignore "connectors/*" --no-obsolete
 	DEBUG=true $(BIN)/python manage.py compilemessages --ignore ".venv/*"
+	DJANGO_SETTINGS_MODULE=integration_site.test_settings $(BIN)/python -m tests.test_retired_texts
 
 clean:
 	rm -rf $(VENV) db.sqlite3* staticfiles .pytest_cache .ruff_cache

@@ -22,7 +22,7 @@ IGNORED = ("connectors/*",)  # the sandboxes speak as the real counterparts do: 
 
 
 def _entries(po: Path) -> list[dict]:
-    """A .po file's entries: msgctxt, msgid, msgid_plural, msgstr (list), flags."""
+    """A .po file's entries: msgctxt, msgid, msgid_plural, msgstr (list), flags, refs (the files using it)."""
     entries, entry, field = [], None, None
     for line in [*po.read_text(encoding="utf-8").splitlines(), ""]:
         if line.startswith("#~"):
@@ -32,9 +32,11 @@ def _entries(po: Path) -> list[dict]:
                 entries.append(entry)
             entry, field = None, None
             continue
-        entry = entry if entry is not None else {"flags": set(), "msgstr": {}}
+        entry = entry if entry is not None else {"flags": set(), "msgstr": {}, "refs": set()}
         if line.startswith("#,"):
             entry["flags"] |= {flag.strip() for flag in line[2:].split(",")}
+        elif line.startswith("#:"):
+            entry["refs"] |= {ref.rsplit(":", 1)[0] for ref in line[2:].split()}
         elif line.startswith("#"):
             continue
         elif line.startswith('"'):

@@ -5,10 +5,18 @@ behind Details, as today's rows), never as the English the old template was."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from django.utils import translation
 
+from orders.retired_texts import RETIRED
 from orders.texts import said_of, text_from, translated
+from tests.conftest import ROOT
+from tests.test_catalogue import _entries
+
+# Every template the order pipeline has written since this list began: what rows may hold.
+STORED_TEMPLATES = ROOT / "tests" / "fixtures" / "stored_templates.json"
 
 EF_WORDS = "EF answered 503: Service Unavailable"
 # (template an earlier release stored, its parameters, what Dutch shows, what French shows)
@@ -122,6 +130,29 @@ def test_a_text_stored_by_an_earlier_release_reads_in_dutch_and_french(template,
 
 
 def test_every_retired_template_is_tried_above():
-    from orders.retired_texts import RETIRED
-
     assert set(RETIRED) == {stored[0] for stored in STORED}
+
+
+def _templates_now() -> set[str]:
+    """The catalogue's texts that the order pipeline's code writes (rows store them untranslated)."""
+    po = ROOT / "locale" / "nl" / "LC_MESSAGES" / "django.po"
+    return {e["msgid"] for e in _entries(po) if any(ref.startswith("orders/") for ref in e["refs"])}
+
+
+def test_no_stored_template_is_reworded_without_a_mapping():
+    """A template rows may hold leaves the code only with its entry in orders/retired_texts.py."""
+    known = set(json.loads(STORED_TEMPLATES.read_text(encoding="utf-8")))
+    now = _templates_now()
+    gone = sorted(known - now - set(RETIRED))
+    assert not gone, f"reworded without a mapping in orders/retired_texts.py: {gone}"
+    new = sorted(now - known)
+    assert not new, f"new templates: run `python -m tests.test_retired_texts` to add them to the list: {new}"
+
+
+if __name__ == "__main__":  # adds today's templates to the list (it only grows)
+    known = (
+        set(json.loads(STORED_TEMPLATES.read_text(encoding="utf-8"))) if STORED_TEMPLATES.exists() else set()
+    )
+    STORED_TEMPLATES.write_text(
+        json.dumps(sorted(known | _templates_now()), ensure_ascii=False, indent=0) + "\n", encoding="utf-8"
+    )
