@@ -38,6 +38,10 @@ INVOICE_NOT_EMAILED = gettext_noop("Could not e-mail the invoice.")
 EF_REFUSED = gettext_noop("Refused by EenvoudigFactureren.")
 EMAILED_TO = gettext_noop("EF e-mailed the invoice to %(email)s.")
 
+WAITING_FOR_PAYMENT = (  # orders.sync.waiting_for_payment
+    "Waiting for payment: the order is “%(status)s”. Orders are processed once they are “%(wanted)s” "
+    "(Configuration → payment statuses)."
+)
 PROBLEM_SAID = {"problem": SAID}
 MESSAGE_SAID = {"message": SAID}
 RETIRED: dict[str, Retired] = {
@@ -74,11 +78,10 @@ RETIRED: dict[str, Retired] = {
     "Could not register the payment: %(problem)s": Retired(PAYMENT_NOT_REGISTERED, PROBLEM_SAID),
     "Could not e-mail the invoice: %(problem)s": Retired(INVOICE_NOT_EMAILED, PROBLEM_SAID),
     EMAILED_TO: Retired(EMAILED_TO),
-    "Waiting for %(wanted)s, now %(status)s.": Retired(
-        "Waiting for payment: the order is %(status)s. Orders are processed once they are %(wanted)s "
-        "(Configuration → payment statuses).",
-        adapt=_statuses_joined,
-    ),
+    "Waiting for %(wanted)s, now %(status)s.": Retired(WAITING_FOR_PAYMENT, adapt=_statuses_joined),
+    # The status labels quoted (were mid-sentence: "the order is Awaiting payment").
+    "Waiting for payment: the order is %(status)s. Orders are processed once they are %(wanted)s "
+    "(Configuration → payment statuses).": Retired(WAITING_FOR_PAYMENT),
 }
 
 

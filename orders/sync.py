@@ -377,7 +377,7 @@ def waiting_for_payment(licence: Licence, status: str) -> Text:
     """Why an order waits in Open: its payment status, and the setting that decides it."""
     return Text(
         gettext_noop(
-            "Waiting for payment: the order is %(status)s. Orders are processed once they are %(wanted)s "
+            "Waiting for payment: the order is “%(status)s”. Orders are processed once they are “%(wanted)s” "
             "(Configuration → payment statuses)."
         ),
         status=status or "-",

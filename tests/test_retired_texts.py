@@ -107,6 +107,13 @@ STORED = [
         "par e-mail à",
     ),
     (
+        "Waiting for payment: the order is %(status)s. Orders are processed once they are %(wanted)s "
+        "(Configuration → payment statuses).",
+        {"wanted": "PAID", "status": "AWAITING_PAYMENT"},
+        "de status „Wacht op betaling”",
+        "la commande est « En attente de paiement »",
+    ),
+    (
         "Waiting for %(wanted)s, now %(status)s.",
         {"wanted": "PAID or CUSTOM_PAYMENT_STATUS_1", "status": "AWAITING_PAYMENT"},
         "Bestellingen worden verwerkt zodra ze de status „Betaald / Eigen status 1” hebben",

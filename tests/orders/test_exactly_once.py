@@ -65,7 +65,7 @@ def test_awaiting_payment_waits_then_is_invoiced_when_paid(pipeline):
     order = pipeline.wait(licence, case["order"]["id"])
     assert order.state == OrderState.OPEN
     assert order.state_reason == (
-        "Waiting for payment: the order is Awaiting payment. Orders are processed once they are Paid "
+        "Waiting for payment: the order is “Awaiting payment”. Orders are processed once they are “Paid” "
         "(Configuration → payment statuses)."
     )
     pipeline.pay(licence, case["order"]["id"])

@@ -25,8 +25,8 @@ def test_fixture_order_ends_as_expected(pipeline, path):
     if expect["outcome"] == "open":
         assert order.state == OrderState.OPEN
         assert order.wait_code == expect["reason"]
-        assert order.state_reason.startswith("Waiting for payment: the order is Awaiting payment.")
-        assert "once they are Paid" in order.state_reason
+        assert order.state_reason.startswith("Waiting for payment: the order is “Awaiting payment”.")
+        assert "once they are “Paid”" in order.state_reason
         assert invoices == []
         return
     if expect["outcome"] == "error":
