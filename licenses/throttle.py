@@ -33,13 +33,16 @@ def client_address(request: HttpRequest, *, proxy_hops: int | None = None) -> st
     return entries[-hops][:64]
 
 
+KEY_MAX = 200  # ThrottleCount.key
+
+
 def _now(now: datetime | None) -> datetime:
     return now or timezone.now()
 
 
 def hits(key: str, *, now: datetime | None = None) -> int:
     """How often `key` was hit in its current window."""
-    found = ThrottleCount.objects.filter(key=key[:200], window_ends_at__gt=_now(now)).values_list(
+    found = ThrottleCount.objects.filter(key=key[:KEY_MAX], window_ends_at__gt=_now(now)).values_list(
         "count", flat=True
     )
     return next(iter(found), 0)
@@ -67,12 +70,12 @@ def hit(key: str, window_seconds: int, *, now: datetime | None = None) -> int:
         for value in (moment + timedelta(seconds=window_seconds), moment)
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [key[:200], ends, at, at])
+        cursor.execute(sql, [key[:KEY_MAX], ends, at, at])
         return int(cursor.fetchone()[0])
 
 
 def reset(key: str) -> None:
-    ThrottleCount.objects.filter(key=key[:200]).delete()
+    ThrottleCount.objects.filter(key=key[:KEY_MAX]).delete()
 
 
 def throttle_counts_expire() -> int:

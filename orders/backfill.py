@@ -25,7 +25,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from connectors.errors import AuthenticationError, ConnectorError
-from licenses.models import Licence
+from licenses.models import ConnectionStatus, Licence
 from licenses.services import connection_failing, shop_client
 
 from .after_invoice import FULLY_CREDITED
@@ -237,7 +237,7 @@ def backfills_resume() -> int:
     quiet = Backfill.objects.filter(state__in=Backfill.ACTIVE, updated_at__lt=timezone.now() - QUIET)
     resumed = 0
     for backfill in quiet.select_related("licence"):
-        if backfill.licence.shop_status != "ok":
+        if backfill.licence.shop_status != ConnectionStatus.OK:
             continue  # waits for ReConnect
         Backfill.objects.filter(pk=backfill.pk).update(updated_at=timezone.now())
         enqueue(TASK, backfill.pk)

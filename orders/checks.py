@@ -184,14 +184,18 @@ RATES_UNKNOWN = gettext_noop(
 )
 
 
+def rates_written(rates: Iterable[Decimal]) -> str:
+    """Rates as a sentence's parameter, in English ("5.5%, 20%"); orders.texts shows them per language."""
+    return ", ".join(f"{rate_key(rate)}%" for rate in rates)
+
+
 def check_vat_rates(
     order: DomainOrder, account_rates: Iterable[Decimal], *, oss_registered: bool = False
 ) -> CheckFailure | None:
     known = {rate.normalize() for rate in account_rates} | {ZERO}
     unknown = [rate for rate in order.vat_rates if rate.normalize() not in known]
     if unknown:
-        names = ", ".join(f"{rate_key(rate)}%" for rate in unknown)
-        have = ", ".join(f"{rate_key(rate)}%" for rate in sorted(known))
+        names, have = rates_written(unknown), rates_written(sorted(known))
         several = len(unknown) > 1
         sale = oss_sale(order, registered=oss_registered)
         if sale is not None:
@@ -218,7 +222,7 @@ OSS_RATE_REFUSED = gettext_noop(
 
 def rate_refused_message(order: DomainOrder, *, oss_registered: bool = False) -> Text:
     """EF refused a rate our copy of its rates still listed: the order's rates, and why they apply."""
-    names = ", ".join(f"{rate_key(rate)}%" for rate in order.vat_rates if rate > ZERO)
+    names = rates_written(rate for rate in order.vat_rates if rate > ZERO)
     sale = oss_sale(order, registered=oss_registered)
     if sale is not None:
         return Text(OSS_RATE_REFUSED, rates=names, country=sale.country)

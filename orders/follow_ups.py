@@ -146,7 +146,7 @@ def credits_plan(order: Order, licence: Licence) -> list[FollowUp]:
     here = f"credit:{invoice_id}:"
     decided = {row.key.removeprefix(here).removeprefix("credit:") for row in credits}
     credited = credited_on(credits, invoice_id)
-    invoiced = order.invoiced_total if order.invoiced_total is not None else order.total
+    invoiced = order.invoice_amount
     if invoiced is None or invoiced <= 0:
         return []
     decisions = credits_due(order.snapshot or {}, invoiced, credited=credited, decided=decided)
@@ -202,7 +202,7 @@ def reinvoice_plan(order: Order) -> FollowUp | None:
     """ "Credit and re-invoice": credit what is left of the current invoice; the new one follows it."""
     invoice_id = int(order.ef_invoice_id or 0)
     credited = credited_on(order.follow_ups.filter(kind=FollowUp.Kind.CREDIT_NOTE), invoice_id)
-    invoiced = order.invoiced_total if order.invoiced_total is not None else order.total or Decimal(0)
+    invoiced = order.invoice_amount or Decimal(0)
     left = invoiced - credited
     decision = CreditDecision("reinvoice", left, mirror=credited == 0, reason="changed")
     return _plan(

@@ -167,6 +167,12 @@ class Order(models.Model):
         return self.ef_invoice_id is not None
 
     @property
+    def invoice_amount(self) -> Decimal | None:
+        """What the current invoice is for: the total it was made with (the order's total for invoices made
+        before that was kept)."""
+        return self.invoiced_total if self.invoiced_total is not None else self.total
+
+    @property
     def changed_after_invoicing(self) -> bool:
         return self.is_invoiced and self.invoiced_total is not None and self.total != self.invoiced_total
 

@@ -52,7 +52,7 @@ def refund_amount_enter(*, licence: Licence, order_pk: int, amount: Decimal, act
             raise AmountRefused(_("This order is not waiting for a refunded amount."))
         others = order.follow_ups.filter(kind=FollowUp.Kind.CREDIT_NOTE).exclude(pk=row.pk)
         credited = credited_on(others, row.plan.get("invoice_id"))
-        invoiced = order.invoiced_total if order.invoiced_total is not None else order.total or Decimal(0)
+        invoiced = order.invoice_amount or Decimal(0)
         left = invoiced - credited
         if amount > left:
             raise AmountRefused(

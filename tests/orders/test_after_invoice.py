@@ -123,13 +123,19 @@ def test_a_customer_not_on_peppol_gets_the_invoice_by_email_and_the_order_says_s
     assert any("not on Peppol" in event.message for event in order.events.all())
 
 
-def test_without_the_email_fallback_an_unreachable_customer_lands_in_errors(pipeline):
+def not_on_peppol_without_fallback(pipeline):
+    """A Belgian company's order whose customer is not on Peppol, the e-mail fallback off: in Errors."""
     case = order_fixture(B2B)
     licence = pipeline.licence(case, peppol_email_fallback=False)
     peppol_directory(pipeline, licence, "not_registered")
     pipeline.place(licence, case["order"])
     order = pipeline.wait(licence, case["order"]["id"])
     assert order.state == OrderState.ERROR and order.error_code == "SEND_FAILED"
+    return licence, order
+
+
+def test_without_the_email_fallback_an_unreachable_customer_lands_in_errors(pipeline):
+    licence, order = not_on_peppol_without_fallback(pipeline)
     assert mails(pipeline, licence) == [] and len(pipeline.ef_invoices(licence)) == 1
 
     # The fix the Errors page gives: switch the e-mail fallback on, then Process (#19.3).

@@ -10,11 +10,10 @@ import re
 import pytest
 from django.urls import reverse
 
-from orders.models import OrderState
 from tests.conftest import order_fixture
 from tests.english import english_in
 from tests.factories import login
-from tests.orders.test_after_invoice import B2B, peppol_directory
+from tests.orders.test_after_invoice import B2B, not_on_peppol_without_fallback, peppol_directory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 RULE = "[BR-CO-15]-Invoice total amount with VAT = Invoice total amount without VAT + Invoice total VAT."
@@ -54,12 +53,7 @@ def test_a_peppol_rejection_reads_in_the_merchants_words_with_the_rule_behind_de
 
 @pytest.mark.parametrize("language", ["nl", "fr"])
 def test_a_customer_not_on_peppol_reads_in_the_merchants_words(pipeline, client, language):
-    case = order_fixture(B2B)
-    licence = pipeline.licence(case, peppol_email_fallback=False)
-    peppol_directory(pipeline, licence, "not_registered")
-    pipeline.place(licence, case["order"])
-    order = pipeline.wait(licence, case["order"]["id"])
-    assert order.state == OrderState.ERROR and order.error_code == "SEND_FAILED"
+    licence, order = not_on_peppol_without_fallback(pipeline)
     read, details = _more_info(client, pipeline, licence, order, language)
     assert english_in(read, language) == []
     assert "not registered on the Peppol network" in details
