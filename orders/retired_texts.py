@@ -17,7 +17,7 @@ from typing import Any
 
 from django.utils.translation import gettext_noop
 
-SAID = "said"  # orders.texts.SAID: a counterpart's words
+SAID = "said"  # the parameter that holds a counterpart's own words (orders.texts shows it behind Details)
 
 
 def _statuses_joined(params: dict[str, Any]) -> dict[str, Any]:

@@ -22,7 +22,7 @@ from django.utils.translation import gettext, gettext_noop
 
 from .labels import PAYMENT_STATUS_LABELS, amount_shown, money_shown
 from .oss import COUNTRY_NAMES
-from .retired_texts import payload_current
+from .retired_texts import SAID, payload_current
 
 # Parameters that hold payment status codes (several joined by "|").
 STATUS_PARAMS = ("status", "wanted")
@@ -102,9 +102,6 @@ def _date_shown(value: str) -> str:
 def _render(template: str, params: dict[str, Any] | None, translate: bool) -> str:
     text = gettext(template) if translate else template
     return text % _shown(params, translate=translate) if params else text
-
-
-SAID = "said"
 
 
 def _plain(params: dict[str, Any]) -> dict[str, Any]:
